@@ -15,16 +15,18 @@ need_disk 4 "the lab images"
 ensure_host_tools
 
 # One Debian root filesystem serves nginx and python (and the node's kube-proxy): a shared layer, stored once.
-base_tar=$CACHE/labbase-$hash.tar
+# Its cache key is the package list alone, so editing a Dockerfile does not re-run debootstrap.
+base_pkgs=nginx,curl,python3.11,ca-certificates,iptables,nftables,conntrack,ipset
+base_hash=$(echo "${DEBIAN_SUITE:-bookworm} $base_pkgs" | sha256sum | cut -c1-16)
+base_tar=$CACHE/labbase-$base_hash.tar
 if [ ! -f "$base_tar" ]; then
-  run_step labbase-debootstrap debootstrap_tar labbase \
-    nginx,curl,python3.11,ca-certificates,iptables,nftables,conntrack,ipset "$base_tar"
+  run_step labbase-debootstrap debootstrap_tar labbase "$base_pkgs" "$base_tar"
 fi
-base=sidecar-lab/labbase:$hash
+base=sidecar-lab/labbase:$base_hash
 docker image inspect "$base" >/dev/null 2>&1 || run_step labbase-import docker import "$base_tar" "$base"
 
 # busybox: the busybox-static .deb's binary in an otherwise empty image.
-bb=$CACHE/busybox-$hash
+bb=$CACHE/busybox-$base_hash
 if [ ! -x "$bb/rootfs/bin/busybox" ]; then
   fetch_busybox() {
     rm -rf "$bb" && mkdir -p "$bb/deb" "$bb/rootfs"/{bin,tmp,etc,root,var/log} &&

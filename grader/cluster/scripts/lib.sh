@@ -13,7 +13,11 @@ run_step() {
   local name=$1; shift
   local t0=$SECONDS
   say "$name ..."
-  if ! "$@" >"$LOGS/$name.log" 2>&1; then
+  # In the background, so that `set -e` holds inside shell functions (an `if` would switch it off).
+  local rc=0
+  (set -e; "$@") >"$LOGS/$name.log" 2>&1 &
+  wait $! || rc=$?
+  if [ "$rc" -ne 0 ]; then
     echo "[${SAY_PREFIX:-images}] step '$name' FAILED; full log: $LOGS/$name.log; last lines:" >&2
     tail -n 25 "$LOGS/$name.log" >&2
     exit 1

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sidecar-lab/grader/grader/internal/result"
+	"github.com/sidecar-lab/grader/grader/result"
 )
 
 // Spec is one rubric check as RUBRIC.md defines it.

@@ -13,10 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -31,17 +33,37 @@ var DefaultLimits = Limits{MaxFileBytes: 1 << 20, MaxDocuments: 50}
 
 // Object is one Kubernetes object declared in a manifest.
 type Object struct {
-	Doc       int // 1-based position of its YAML document in the file
+	Doc       int // 1-based position of its YAML document among the file's non-empty documents
+	Item      int // 1-based position inside a List document, 0 when the document is the object itself
 	Kind      string
 	Name      string
 	Namespace string
 	Raw       *unstructured.Unstructured
 
-	// Typed views, set for the kinds the lab uses.
+	// Typed views, set for the v1 kinds the lab uses or the policy allows. They are decoded the way the API server
+	// decodes: field names are case-sensitive, and unknown or duplicate fields make the file invalid.
 	Pod       *corev1.Pod
 	ConfigMap *corev1.ConfigMap
 	PVC       *corev1.PersistentVolumeClaim
+	Service   *corev1.Service
+	Secret    *corev1.Secret
 }
+
+// Where names the object for messages: "document 2 (Pod web-with-sidecar)", with the List item when there is one.
+func (o *Object) Where() string {
+	pos := fmt.Sprintf("document %d", o.Doc)
+	if o.Item > 0 {
+		pos += fmt.Sprintf(", List item %d", o.Item)
+	}
+	name := o.Name
+	if name == "" {
+		name = "(no name)"
+	}
+	return fmt.Sprintf("%s (%s %s)", pos, o.Kind, name)
+}
+
+// maxStrictErrors bounds how many unknown or duplicate fields one message lists.
+const maxStrictErrors = 5
 
 // File is one exercise's manifest as found in the submission.
 type File struct {
@@ -52,7 +74,10 @@ type File struct {
 	Err error
 }
 
-// Load finds and parses base.yaml or base.yml in dir.
+// Load finds and parses base.yaml or base.yml in dir, and applies the security policy (see Violations). Problems a
+// student can fix (missing file, too large, not YAML, an object declared twice, refused by the policy: a
+// *PolicyError) are in the returned File's Err, which names the file; Load itself never fails. A refused file keeps
+// its Objects, for messages.
 func Load(dir, base string, lim Limits) *File {
 	f := &File{Exercise: base}
 	var found []string
@@ -60,7 +85,7 @@ func Load(dir, base string, lim Limits) *File {
 		p := filepath.Join(dir, base+ext)
 		if fi, err := os.Lstat(p); err == nil {
 			if !fi.Mode().IsRegular() {
-				f.Err = fmt.Errorf("%s is not a regular file", base+ext)
+				f.Err = fmt.Errorf("%s is not a regular file (a directory, a symlink or a device); submit a plain YAML file", base+ext)
 				return f
 			}
 			found = append(found, p)
@@ -76,15 +101,9 @@ func Load(dir, base string, lim Limits) *File {
 	}
 	f.Path = found[0]
 	name := filepath.Base(f.Path)
-	fh, err := os.Open(f.Path)
+	data, err := readBounded(f.Path, lim.MaxFileBytes)
 	if err != nil {
-		f.Err = fmt.Errorf("%s cannot be read: %v", name, err)
-		return f
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, lim.MaxFileBytes+1))
-	if err != nil {
-		f.Err = fmt.Errorf("%s cannot be read: %v", name, err)
+		f.Err = fmt.Errorf("%s cannot be read: %w", name, err)
 		return f
 	}
 	if int64(len(data)) > lim.MaxFileBytes {
@@ -94,69 +113,132 @@ func Load(dir, base string, lim Limits) *File {
 	f.Objects, f.Err = Parse(data, lim)
 	if f.Err != nil {
 		f.Err = fmt.Errorf("%s: %w", name, f.Err)
+		return f
+	}
+	if v := f.objectViolations(); len(v) > 0 {
+		f.Err = &PolicyError{File: name, Violations: v}
 	}
 	return f
 }
 
-// Parse splits data into YAML documents and decodes each into Kubernetes objects (a v1 List is expanded).
+// readBounded reads at most max+1 bytes of the file at p, so that an oversized file is detected without reading it.
+func readBounded(p string, max int64) ([]byte, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	return data, nil
+}
+
+// Parse splits data into YAML documents and decodes each into Kubernetes objects (a List is expanded, once: a List
+// inside a List is refused). At most lim.MaxDocuments documents, and as many objects, are accepted.
 func Parse(data []byte, lim Limits) ([]*Object, error) {
-	if !isText(data) {
-		return nil, errors.New("the file is not text (it holds binary data), so it cannot be YAML")
+	if err := checkText(data); err != nil {
+		return nil, err
 	}
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var objs []*Object
-	for doc := 1; ; doc++ {
+	for doc := 0; ; {
 		raw, err := r.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("document %d cannot be read: %v", doc, err)
-		}
-		if doc > lim.MaxDocuments {
-			return nil, fmt.Errorf("more than %d YAML documents; a lab manifest has a handful", lim.MaxDocuments)
+			return nil, fmt.Errorf("the file cannot be split into YAML documents (at the end of document %d): %w; "+
+				"put each `---` on a line of its own", doc+1, err)
 		}
 		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
 			continue
 		}
+		doc++
+		if doc > lim.MaxDocuments {
+			return nil, fmt.Errorf("more than %d YAML documents; a lab manifest has a handful", lim.MaxDocuments)
+		}
 		js, err := yaml.YAMLToJSON(raw)
 		if err != nil {
-			return nil, fmt.Errorf("document %d is not valid YAML: %v", doc, err)
+			return nil, fmt.Errorf("document %d is not valid YAML: %w", doc, err)
 		}
-		got, err := decode(js, doc)
+		got, err := decode(js, doc, 0)
 		if err != nil {
 			return nil, err
 		}
 		objs = append(objs, got...)
+		if len(objs) > lim.MaxDocuments {
+			return nil, fmt.Errorf("more than %d objects (counting List items); a lab manifest has a handful", lim.MaxDocuments)
+		}
 	}
 	if len(objs) == 0 {
 		return nil, errors.New("the file declares no Kubernetes objects")
 	}
+	if err := checkDuplicates(objs); err != nil {
+		return nil, err
+	}
 	return objs, nil
 }
 
-func decode(js []byte, doc int) ([]*Object, error) {
+// checkDuplicates refuses two objects of the same kind and name: kubectl would apply both in turn, so the last
+// would silently win, while the checks read the first.
+func checkDuplicates(objs []*Object) error {
+	seen := map[string]*Object{}
+	for _, o := range objs {
+		if o.Name == "" {
+			continue // generateName: a new object each time
+		}
+		k := o.Kind + "/" + o.Name
+		if first, dup := seen[k]; dup {
+			return fmt.Errorf("%s and %s declare the same object; keep one (kubectl would apply both, and the last would win)",
+				first.Where(), o.Where())
+		}
+		seen[k] = o
+	}
+	return nil
+}
+
+// decode turns one JSON document (or List item, item > 0) into objects.
+func decode(js []byte, doc, item int) ([]*Object, error) {
+	where := fmt.Sprintf("document %d", doc)
+	if item > 0 {
+		where += fmt.Sprintf(", List item %d,", item)
+	}
 	var v any
-	if err := json.Unmarshal(js, &v); err != nil {
-		return nil, fmt.Errorf("document %d cannot be decoded: %v", doc, err)
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &v); err != nil {
+		return nil, fmt.Errorf("%s cannot be decoded: %w", where, err)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("document %d is a %s, not a Kubernetes object (a mapping with apiVersion, kind and metadata)", doc, jsonType(v))
+		return nil, fmt.Errorf("%s is a %s, not a Kubernetes object (a mapping with apiVersion, kind and metadata)", where, jsonType(v))
+	}
+	if md, present := m["metadata"]; present {
+		if _, isMap := md.(map[string]any); !isMap {
+			return nil, fmt.Errorf("%s: metadata is a %s, not a mapping", where, jsonType(md))
+		}
+	}
+	kind, _ := m["kind"].(string)
+	apiVersion, _ := m["apiVersion"].(string)
+	if kind == "" || apiVersion == "" {
+		return nil, fmt.Errorf("%s has no kind or apiVersion (both must be strings)", where)
 	}
 	u := &unstructured.Unstructured{Object: m}
-	if u.GetKind() == "" || u.GetAPIVersion() == "" {
-		return nil, fmt.Errorf("document %d has no kind or apiVersion", doc)
-	}
-	if u.GetKind() == "List" {
-		items, _ := m["items"].([]any)
+	if kind == "List" {
+		if item > 0 {
+			return nil, fmt.Errorf("%s is a List inside a List; list the objects directly", where)
+		}
+		items, ok := m["items"].([]any)
+		if !ok && m["items"] != nil {
+			return nil, fmt.Errorf("%s: the List's items is a %s, not a list", where, jsonType(m["items"]))
+		}
 		var out []*Object
-		for _, it := range items {
+		for i, it := range items {
 			b, err := json.Marshal(it)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s, List item %d cannot be re-encoded: %w", where, i+1, err)
 			}
-			got, err := decode(b, doc)
+			got, err := decode(b, doc, i+1)
 			if err != nil {
 				return nil, err
 			}
@@ -164,34 +246,64 @@ func decode(js []byte, doc int) ([]*Object, error) {
 		}
 		return out, nil
 	}
-	o := &Object{Doc: doc, Kind: u.GetKind(), Name: u.GetName(), Namespace: u.GetNamespace(), Raw: u}
+	o := &Object{Doc: doc, Item: item, Kind: kind, Name: u.GetName(), Namespace: u.GetNamespace(), Raw: u}
 	if o.Name == "" && u.GetGenerateName() == "" {
-		return nil, fmt.Errorf("document %d (%s) has no metadata.name", doc, o.Kind)
+		return nil, fmt.Errorf("%s (%s) has no metadata.name", where, o.Kind)
 	}
-	if u.GetAPIVersion() == "v1" {
-		var err error
-		switch o.Kind {
-		case "Pod":
-			o.Pod = &corev1.Pod{}
-			err = json.Unmarshal(js, o.Pod)
-		case "ConfigMap":
-			o.ConfigMap = &corev1.ConfigMap{}
-			err = json.Unmarshal(js, o.ConfigMap)
-		case "PersistentVolumeClaim":
-			o.PVC = &corev1.PersistentVolumeClaim{}
-			err = json.Unmarshal(js, o.PVC)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d (%s %q) does not fit the Kubernetes schema: %v", doc, o.Kind, o.Name, err)
-		}
+	if apiVersion != "v1" {
+		return []*Object{o}, nil
+	}
+	var typed any
+	switch o.Kind {
+	case "Pod":
+		o.Pod = &corev1.Pod{}
+		typed = o.Pod
+	case "ConfigMap":
+		o.ConfigMap = &corev1.ConfigMap{}
+		typed = o.ConfigMap
+	case "PersistentVolumeClaim":
+		o.PVC = &corev1.PersistentVolumeClaim{}
+		typed = o.PVC
+	case "Service":
+		o.Service = &corev1.Service{}
+		typed = o.Service
+	case "Secret":
+		o.Secret = &corev1.Secret{}
+		typed = o.Secret
+	default:
+		return []*Object{o}, nil
+	}
+	strict, err := kjson.UnmarshalStrict(js, typed)
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s %q) does not fit the Kubernetes schema: %w", where, o.Kind, o.Name, err)
+	}
+	if len(strict) > 0 {
+		return nil, fmt.Errorf("%s (%s %q) does not fit the Kubernetes schema (kubectl apply refuses it too): %s",
+			where, o.Kind, o.Name, joinErrors(strict, maxStrictErrors))
 	}
 	return []*Object{o}, nil
 }
 
+// joinErrors joins at most max errors with "; ", noting how many more there were.
+func joinErrors(errs []error, max int) string {
+	var s []string
+	for i, e := range errs {
+		if i == max {
+			s = append(s, fmt.Sprintf("and %d more", len(errs)-max))
+			break
+		}
+		s = append(s, e.Error())
+	}
+	return strings.Join(s, "; ")
+}
+
 // Find returns the object of the given kind and name, or nil.
 func (f *File) Find(kind, name string) *Object {
+	if f == nil {
+		return nil
+	}
 	for _, o := range f.Objects {
-		if o.Kind == kind && o.Name == name {
+		if o != nil && o.Kind == kind && o.Name == name {
 			return o
 		}
 	}
@@ -224,18 +336,31 @@ func (f *File) PVC(name string) *corev1.PersistentVolumeClaim {
 
 // Describe lists the file's objects as "Kind/name" for messages.
 func (f *File) Describe() string {
-	if len(f.Objects) == 0 {
-		return "no objects"
-	}
 	var s []string
-	for _, o := range f.Objects {
-		s = append(s, o.Kind+"/"+o.Name)
+	if f != nil {
+		for _, o := range f.Objects {
+			if o != nil {
+				s = append(s, o.Kind+"/"+o.Name)
+			}
+		}
+	}
+	if len(s) == 0 {
+		return "no objects"
 	}
 	return strings.Join(s, ", ")
 }
 
-func isText(b []byte) bool {
-	return !bytes.ContainsRune(b, 0)
+// checkText refuses data that is not UTF-8 text: binary data, or text in another encoding.
+func checkText(b []byte) error {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xff, 0xfe}) || bytes.HasPrefix(b, []byte{0xfe, 0xff}):
+		return errors.New("the file is UTF-16 text; save it as UTF-8")
+	case bytes.IndexByte(b, 0) >= 0:
+		return errors.New("the file is not text (it holds binary data), so it cannot be YAML")
+	case !utf8.Valid(b):
+		return errors.New("the file is not UTF-8 text (it holds binary data or another encoding), so it cannot be YAML")
+	}
+	return nil
 }
 
 func stripComments(b []byte) []byte {
@@ -254,7 +379,7 @@ func jsonType(v any) string {
 		return "list"
 	case string:
 		return "string"
-	case float64:
+	case float64, int64:
 		return "number"
 	case bool:
 		return "boolean"
@@ -262,4 +387,15 @@ func jsonType(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// Name is the file's name for messages: the base name read, or "<exercise>.yaml" when the file is missing.
+func (f *File) Name() string {
+	if f == nil {
+		return "(no file)"
+	}
+	if f.Path != "" {
+		return filepath.Base(f.Path)
+	}
+	return f.Exercise + ".yaml"
 }

@@ -1,0 +1,210 @@
+package exercise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/sidecar-lab/grader/grader/internal/check"
+	"github.com/sidecar-lab/grader/grader/internal/kube"
+	"github.com/sidecar-lab/grader/grader/internal/probe"
+)
+
+// The steps below are shared by the exercises' runtime scenarios.
+
+// EvidenceTail is how many log lines per container a failed check attaches.
+const EvidenceTail = 25
+
+// CheckReady waits for pod to be Ready with every container running and records check id. It returns false when
+// the pod never got there (the scenario should then stop; the rest of its checks fail as not evaluated).
+func (e *Env) CheckReady(ctx context.Context, id, pod string, deadline time.Duration, extra func(ctx context.Context) (string, bool)) (bool, error) {
+	p, err := e.WaitReady(ctx, pod, deadline)
+	if err != nil && !errors.Is(err, kube.ErrTimeout) {
+		return false, err
+	}
+	if err == nil && extra != nil {
+		if msg, ok := extra(ctx); !ok {
+			e.Rec.Set(id, check.Fail("the pod Ready with every container running, and "+msg, msg, "").With(e.Evidence(ctx, pod, EvidenceTail)...))
+			return false, nil
+		}
+	}
+	if err == nil {
+		e.Rec.Set(id, check.Pass("pod %s Ready with %d containers running", pod, len(p.Spec.Containers)))
+		return true, nil
+	}
+	seen := "no pod " + pod
+	if p != nil {
+		seen = kube.PodState(p)
+	}
+	e.Rec.Set(id, check.Fail(fmt.Sprintf("pod %s Ready with every container running within %s", pod, deadline), seen,
+		hintNotReady(p)).With(e.Evidence(ctx, pod, EvidenceTail)...))
+	return false, nil
+}
+
+func hintNotReady(p *corev1.Pod) string {
+	if p == nil {
+		return "the Pod was never created: check its name and that the manifest applies"
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		switch {
+		case cs.State.Waiting != nil && strings.Contains(cs.State.Waiting.Reason, "Image"):
+			return "container " + cs.Name + " cannot get its image: use exactly the image the lab names"
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff", cs.State.Terminated != nil:
+			return "container " + cs.Name + " exits: read its log (below) and run the command by hand with kubectl exec"
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CreateContainerConfigError":
+			return "container " + cs.Name + " cannot be created: a ConfigMap, key or volume it refers to is missing"
+		case cs.State.Running != nil && !cs.Ready:
+			return "container " + cs.Name + " runs but its readiness probe fails: check the probe's command or path"
+		}
+	}
+	return "read the pod's events below: a volume that cannot mount or a missing ConfigMap is the usual cause"
+}
+
+// NotEvaluated fails every runtime check still without a verdict, saying why (e.g. the pod never became Ready).
+func (e *Env) NotEvaluated(specs []check.Spec, why string) {
+	e.Rec.SetRest(specs, "runtime", check.Fail("this check to be evaluated", "it was not: "+why, "fix the earlier failure first"))
+}
+
+// Curl sends p from inside container (which must have curl) to localhost:80.
+func (e *Env) Curl(ctx context.Context, pod, container string, p probe.Probe) (probe.Response, error) {
+	res, err := e.Exec(ctx, pod, container, p.Curl(), 15*time.Second)
+	if err != nil {
+		return probe.Response{}, err
+	}
+	if res.ExitCode != 0 {
+		return probe.Response{}, fmt.Errorf("curl %s in %s exited %d: %s", p.Path, container, res.ExitCode, strings.TrimSpace(res.Stderr))
+	}
+	return probe.ParseCurl(res.Stdout)
+}
+
+// NginxLog is nginx's access log as read from the web-app container, one line per entry.
+type NginxLog []string
+
+// ReadNginxLog reads /var/log/nginx/access.log (the path the lab fixes) from container, bounded to its last MiB.
+func (e *Env) ReadNginxLog(ctx context.Context, pod, container string) (NginxLog, error) {
+	res, err := e.Exec(ctx, pod, container, []string{"tail", "-c", "1048576", "/var/log/nginx/access.log"}, 15*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("cannot read /var/log/nginx/access.log in %s: %s", container, strings.TrimSpace(res.Stderr))
+	}
+	return splitLines(res.Stdout), nil
+}
+
+// Line returns the one access-log line holding probe id, or "" (with how many held it).
+func (l NginxLog) Line(id string) (string, int) {
+	var got string
+	n := 0
+	for _, line := range l {
+		if strings.Contains(line, "probe="+id+" ") || strings.Contains(line, "probe="+id+"&") {
+			got = line
+			n++
+		}
+	}
+	return got, n
+}
+
+// AccessEntry is one line of nginx's `main` log format, parsed.
+type AccessEntry struct {
+	ClientIP, TimeLocal, Method, Path, Protocol string
+	Status, Bytes                               int
+	Referer, UserAgent                          string
+}
+
+var mainFormat = regexp.MustCompile(`^(\S+) - (\S+) \[([^\]]+)\] "(\S+) (\S+) ([^"]+)" (\d{3}) (\d+) "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"`)
+
+// ParseAccess parses a `main`-format access log line.
+func ParseAccess(line string) (AccessEntry, bool) {
+	m := mainFormat.FindStringSubmatch(line)
+	if m == nil {
+		return AccessEntry{}, false
+	}
+	st, _ := strconv.Atoi(m[7])
+	by, _ := strconv.Atoi(m[8])
+	return AccessEntry{ClientIP: m[1], TimeLocal: m[3], Method: m[4], Path: m[5], Protocol: m[6], Status: st, Bytes: by,
+		Referer: m[9], UserAgent: m[10]}, true
+}
+
+// WarmUp sends marked warm-up requests through nginx until one of them shows up in watcher's log, so that the
+// probes that follow are sent only once the program under test can see them (the lab's processor seeks to the end
+// of the log when it starts). paths are cycled. It returns false when none showed within deadline.
+func (e *Env) WarmUp(ctx context.Context, pod, web, watcher string, run string, paths []string, deadline time.Duration) (bool, error) {
+	since := time.Now().Add(-2 * time.Second)
+	var sent []string
+	var last time.Time
+	err := kube.Poll(ctx, deadline, 250*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if time.Since(last) >= time.Second { // one warm-up a second, so a slow starter is not flooded
+			p := probe.New(run+"w", len(sent), paths[len(sent)%len(paths)])
+			if _, err := e.Curl(ctx, pod, web, p); err != nil {
+				e.Logf("warm-up: %v", err)
+			}
+			sent = append(sent, p.ID)
+			last = time.Now()
+		}
+		log, err := e.Logs(ctx, pod, watcher, kube.LogOptions{Since: since})
+		if err != nil {
+			return false, nil
+		}
+		for _, id := range sent {
+			if strings.Contains(log, id) {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if errors.Is(err, kube.ErrTimeout) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// CheckStable records check id: no container of pod restarted.
+func (e *Env) CheckStable(ctx context.Context, id, pod string, before map[string]int32) {
+	e.Rec.Set(id, e.Stable(ctx, pod, before))
+}
+
+// Stable is the verdict "no container of pod restarted" (before: the counts when grading began).
+func (e *Env) Stable(ctx context.Context, pod string, before map[string]int32) check.Verdict {
+	after, err := e.Restarts(ctx, pod)
+	if err != nil {
+		return check.Fail("pod "+pod+" still there at the end", err.Error(), "")
+	}
+	var restarted []string
+	for c, n := range after {
+		if n > 0 || before[c] > 0 {
+			restarted = append(restarted, fmt.Sprintf("%s restarted %d times", c, n))
+		}
+	}
+	if len(restarted) > 0 {
+		return check.Fail("no container restart while grading", strings.Join(restarted, ", "),
+			"a restarted container crashed or was OOM-killed: read its previous log below (kubectl logs --previous)").
+			With(e.Evidence(ctx, pod, EvidenceTail)...)
+	}
+	return check.Pass("no container restarted")
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// Lines splits a log into lines (no trailing empty line).
+func Lines(s string) []string { return splitLines(s) }
+
+// ShowLine shows a log line in a message, quoted and shortened.
+func ShowLine(s string) string {
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return strconv.Quote(s)
+}

@@ -1,0 +1,137 @@
+package ex3
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sidecar-lab/grader/grader/internal/check"
+	"github.com/sidecar-lab/grader/grader/internal/submission"
+	"github.com/sidecar-lab/grader/grader/result"
+)
+
+// lab reads the lab's own manifest for this exercise.
+func lab(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "lab", Definition.File+".yaml"))
+	require.NoError(t, err)
+	return string(b)
+}
+
+// edit replaces, in order, each old with its new (pairs); every old must occur.
+func edit(t *testing.T, s string, pairs ...string) string {
+	t.Helper()
+	require.Zero(t, len(pairs)%2)
+	for i := 0; i < len(pairs); i += 2 {
+		require.Contains(t, s, pairs[i], "edit %d", i/2)
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	return s
+}
+
+// editAll replaces every old with new; old must occur.
+func editAll(t *testing.T, s, old, new string) string {
+	t.Helper()
+	require.Contains(t, s, old)
+	return strings.ReplaceAll(s, old, new)
+}
+
+// grade loads manifest as a submission file and runs every static check on it.
+func grade(t *testing.T, manifest string) map[string]check.Verdict {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, Definition.File+".yaml"), []byte(manifest), 0o644))
+	f := submission.Load(dir, Definition.File, submission.DefaultLimits)
+	require.NoError(t, f.Err)
+	out := map[string]check.Verdict{}
+	for id, fn := range Definition.Static {
+		out[id] = fn(f)
+	}
+	return out
+}
+
+func TestStatic(t *testing.T) {
+	base := lab(t)
+	tests := []struct {
+		name   string
+		yaml   string
+		failed map[string]string // check ID -> a substring of its message or hint; every other check passes
+	}{
+		{name: "the lab's manifest", yaml: base},
+		{name: "1024Mi is 1Gi", yaml: edit(t, base, "storage: 1Gi", "storage: 1024Mi")},
+		{name: "other paths, used consistently", yaml: editAll(t, editAll(t, base, "/app-logs", "/var/app/logs"), "name: app-logs", "name: logs")},
+		{name: "log path built from a variable", yaml: edit(t, editAll(t, base, "      mountPath: /app-logs\n", "      mountPath: /data\n"),
+			"filename='/app-logs/application.log'", "filename=f'{LOG_DIR}/application.log'"), failed: map[string]string{
+			// The aggregator still names /app-logs/application.log, which is no longer in the shared volume.
+			"ex3.volumes": "`log-aggregator`'s command names /app-logs/application.log",
+		}},
+		{name: "the app writes outside the shared volume", yaml: edit(t, base, "      mountPath: /app-logs\n", "      mountPath: /logs\n"), failed: map[string]string{
+			"ex3.volumes": "`app`'s command names /app-logs/application.log (app-logs at /logs (emptyDir))",
+		}},
+		{name: "1G is not 1Gi", yaml: edit(t, base, "storage: 1Gi", "storage: 1G"), failed: map[string]string{
+			"ex3.manifest": "the claim `log-storage` requests 1G (1000000000 bytes), not 1Gi (1073741824 bytes)",
+		}},
+		{name: "2Gi", yaml: edit(t, base, "storage: 1Gi", "storage: 2Gi"), failed: map[string]string{
+			"ex3.manifest": "requests 2Gi",
+		}},
+		{name: "ReadWriteMany", yaml: edit(t, base, "    - ReadWriteOnce\n", "    - ReadWriteMany\n"), failed: map[string]string{
+			"ex3.manifest": "the claim `log-storage` has access modes ReadWriteMany",
+		}},
+		{name: "two access modes", yaml: edit(t, base, "    - ReadWriteOnce\n", "    - ReadWriteOnce\n    - ReadOnlyMany\n"), failed: map[string]string{
+			"ex3.manifest": "access modes ReadWriteOnce, ReadOnlyMany",
+		}},
+		{name: "no storage request", yaml: edit(t, base, "  resources:\n    requests:\n      storage: 1Gi\n", ""), failed: map[string]string{
+			"ex3.manifest": "the claim `log-storage` requests no storage",
+		}},
+		{name: "claim missing", yaml: strings.SplitN(base, "---\n", 2)[1], failed: map[string]string{
+			"ex3.manifest": "no PersistentVolumeClaim `log-storage`",
+		}},
+		{name: "Pod missing", yaml: strings.SplitN(base, "---\n", 2)[0], failed: map[string]string{
+			"ex3.manifest":   "no Pod `persistent-log-demo`",
+			"ex3.containers": "the Pod `persistent-log-demo` is missing; the file declares PersistentVolumeClaim/log-storage",
+			"ex3.volumes":    "the Pod `persistent-log-demo` is missing",
+			"ex3.resources":  "the Pod `persistent-log-demo` is missing",
+		}},
+		{name: "claim mounted elsewhere", yaml: edit(t, base, "      mountPath: /persistent-logs\n", "      mountPath: /data\n"), failed: map[string]string{
+			"ex3.volumes": "the claim's volume `persistent-logs` is mounted in log-aggregator at /data",
+		}},
+		{name: "claim read-only", yaml: edit(t, base, "      claimName: log-storage\n", "      claimName: log-storage\n      readOnly: true\n"), failed: map[string]string{
+			"ex3.volumes": "the claim's volume `persistent-logs` is read-only in `log-aggregator`",
+		}},
+		{name: "another claim", yaml: edit(t, base, "      claimName: log-storage\n", "      claimName: logs\n"), failed: map[string]string{
+			"ex3.volumes": "no volume uses the claim `log-storage`",
+		}},
+		{name: "app image", yaml: edit(t, base, "image: python:3.11-alpine", "image: python:3.11"), failed: map[string]string{
+			"ex3.containers": "`app` runs `python:3.11`",
+		}},
+		{name: "no requests on the app", yaml: edit(t, base, "    resources:\n      requests:\n        memory: \"32Mi\"\n        cpu: \"50m\"\n", ""), failed: map[string]string{
+			"ex3.resources": "`app` has no cpu request, no memory request",
+		}},
+		{name: "limit below request", yaml: edit(t, base, "        cpu: \"25m\"\n", "        cpu: \"25m\"\n      limits: {cpu: 10m}\n"), failed: map[string]string{
+			"ex3.resources": "cpu limit 10m is below its request 25m",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := grade(t, tt.yaml)
+			for _, s := range Definition.Checks {
+				if s.Kind != result.Static {
+					continue
+				}
+				v := got[s.ID]
+				want, fails := tt.failed[s.ID]
+				if !fails {
+					assert.Equal(t, result.Passed, v.Status, "%s: %s", s.ID, v.Message)
+					continue
+				}
+				require.Equal(t, result.Failed, v.Status, "%s: %s", s.ID, v.Message)
+				assert.Contains(t, strings.ToLower(v.Message+" | "+v.Hint), strings.ToLower(want), s.ID)
+				assert.NotEmpty(t, v.Hint, "%s has no hint", s.ID)
+			}
+		})
+	}
+}

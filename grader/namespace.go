@@ -1,0 +1,132 @@
+package grader
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/sidecar-lab/grader/grader/internal/kube"
+	"github.com/sidecar-lab/grader/grader/internal/probe"
+)
+
+// Labels and annotations on every namespace the grader makes, so that it can find and delete its leftovers.
+const (
+	LabelManaged     = "sidecar-lab.grader/managed"
+	LabelExercise    = "sidecar-lab.grader/exercise"
+	AnnotationExpiry = "sidecar-lab.grader/expires"
+)
+
+// namespaceTTL is how long a namespace may outlive its run before the next run deletes it as a leftover.
+const namespaceTTL = 30 * time.Minute
+
+// createNamespace makes an exercise's namespace: labelled, Pod Security "baseline" enforced (the cluster's own guard
+// behind our policy check), a ResourceQuota and a LimitRange so that a submission cannot starve the node.
+func createNamespace(ctx context.Context, cs kubernetes.Interface, exercise string) (string, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "sidecar-lab-" + exercise + "-",
+		Labels: map[string]string{
+			LabelManaged: "true", LabelExercise: exercise,
+			"pod-security.kubernetes.io/enforce": "baseline",
+			"pod-security.kubernetes.io/warn":    "restricted",
+		},
+		Annotations: map[string]string{AnnotationExpiry: strconv.FormatInt(time.Now().Add(namespaceTTL).Unix(), 10)},
+	}}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	got, err := cs.CoreV1().Namespaces().Create(cctx, ns, metav1.CreateOptions{})
+	if err != nil {
+		return "", kube.Infra("create namespace for %s: %v", exercise, err)
+	}
+	name := got.Name
+	q := resource.MustParse
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "sidecar-lab"}, Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
+		corev1.ResourcePods: q("4"), corev1.ResourceRequestsCPU: q("1"), corev1.ResourceRequestsMemory: q("1Gi"),
+		corev1.ResourceLimitsCPU: q("2"), corev1.ResourceLimitsMemory: q("2Gi"),
+		corev1.ResourcePersistentVolumeClaims: q("2"), corev1.ResourceRequestsStorage: q("5Gi"),
+		corev1.ResourceServices: q("2"), corev1.ResourceConfigMaps: q("10"), corev1.ResourceSecrets: q("10"),
+	}}}
+	lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "sidecar-lab"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+		Type:           corev1.LimitTypeContainer,
+		Default:        corev1.ResourceList{corev1.ResourceCPU: q("500m"), corev1.ResourceMemory: q("256Mi")},
+		DefaultRequest: corev1.ResourceList{corev1.ResourceCPU: q("25m"), corev1.ResourceMemory: q("32Mi")},
+		Max:            corev1.ResourceList{corev1.ResourceCPU: q("1"), corev1.ResourceMemory: q("1Gi")},
+	}}}}
+	if _, err := cs.CoreV1().ResourceQuotas(name).Create(cctx, quota, metav1.CreateOptions{}); err != nil {
+		return name, kube.Infra("create quota in %s: %v", name, err)
+	}
+	if _, err := cs.CoreV1().LimitRanges(name).Create(cctx, lr, metav1.CreateOptions{}); err != nil {
+		return name, kube.Infra("create limit range in %s: %v", name, err)
+	}
+	// Pods must not use the namespace's default service account token (Apply also sets automount false per pod).
+	if err := waitServiceAccount(ctx, cs, name); err != nil {
+		return name, err
+	}
+	return name, nil
+}
+
+// waitServiceAccount waits for the namespace's default service account (pods are refused until it exists) and
+// turns off its token automount.
+func waitServiceAccount(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	var sa *corev1.ServiceAccount
+	err := kube.Poll(ctx, 60*time.Second, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		got, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, kube.Infra("get default service account in %s: %v", ns, err)
+		}
+		sa = got
+		return true, nil
+	})
+	if err != nil {
+		return kube.Infra("namespace %s has no default service account after 60 s (is the controller manager running?): %v", ns, err)
+	}
+	no := false
+	sa.AutomountServiceAccountToken = &no
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Update(ctx, sa, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
+		return kube.Infra("update default service account in %s: %v", ns, err)
+	}
+	return nil
+}
+
+// deleteNamespace deletes ns in the background (pods' grace periods run on without us).
+func deleteNamespace(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := cs.CoreV1().Namespaces().Delete(cctx, ns, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", ns, err)
+	}
+	return nil
+}
+
+// CollectLeftovers deletes the grader's namespaces whose expiry has passed (left by a run that was killed).
+func CollectLeftovers(ctx context.Context, cs kubernetes.Interface) (int, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	l, err := cs.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: LabelManaged + "=true"})
+	if err != nil {
+		return 0, kube.Infra("list namespaces: %v", err)
+	}
+	n := 0
+	for _, ns := range l.Items {
+		exp, err := strconv.ParseInt(ns.Annotations[AnnotationExpiry], 10, 64)
+		if err == nil && time.Now().Unix() < exp || ns.DeletionTimestamp != nil {
+			continue
+		}
+		if err := deleteNamespace(ctx, cs, ns.Name); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func init() { probe.Version = Version }
