@@ -26,9 +26,9 @@ import (
 	"github.com/sidecar-lab/grader/grader/internal/exercises/ex2"
 	"github.com/sidecar-lab/grader/grader/internal/exercises/ex3"
 	"github.com/sidecar-lab/grader/grader/internal/kube"
-	"github.com/sidecar-lab/grader/grader/result"
 	"github.com/sidecar-lab/grader/grader/internal/rubric"
 	"github.com/sidecar-lab/grader/grader/internal/submission"
+	"github.com/sidecar-lab/grader/grader/result"
 )
 
 // Version is the grader's version (set at build time with -ldflags "-X github.com/sidecar-lab/grader/grader.Version=...").
@@ -52,6 +52,8 @@ type Options struct {
 	Progress   func(exercise string, c result.Check)
 	Log        io.Writer
 	Limits     submission.Limits
+	// ExerciseTimeout bounds one exercise's runtime scenario (wall clock); past it, its remaining checks are errors.
+	ExerciseTimeout time.Duration
 }
 
 // Option is a functional option for Grade.
@@ -88,13 +90,16 @@ func WithProgress(f func(exercise string, c result.Check)) Option {
 	return func(o *Options) { o.Progress = f }
 }
 
+// WithExerciseTimeout bounds each exercise's wall-clock time (default 8 minutes).
+func WithExerciseTimeout(d time.Duration) Option { return func(o *Options) { o.ExerciseTimeout = d } }
+
 // WithLog sets where debug lines go (default: discarded).
 func WithLog(w io.Writer) Option { return func(o *Options) { o.Log = w } }
 
 // Grade grades the submission in dir. It always returns a result; Status is "error" (and the matching checks are
 // in error) when the grader or the cluster failed.
 func Grade(ctx context.Context, dir string, opts ...Option) *result.Submission {
-	o := &Options{Rubric: rubric.Default(), Log: io.Discard, Limits: submission.DefaultLimits}
+	o := &Options{Rubric: rubric.Default(), Log: io.Discard, Limits: submission.DefaultLimits, ExerciseTimeout: 8 * time.Minute}
 	for _, f := range opts {
 		f(o)
 	}
@@ -234,8 +239,12 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 		}
 		return
 	}
-	err = g.safeRun(ctx, d, env)
+	sctx, cancel := context.WithTimeout(ctx, g.o.ExerciseTimeout)
+	err = g.safeRun(sctx, d, env)
+	cancel()
 	switch {
+	case sctx.Err() != nil && ctx.Err() == nil:
+		rec.SetRest(d.Checks, result.Runtime, check.Errorf("the %s scenario ran past its wall-clock limit of %s (last error: %v)", d.ID, g.o.ExerciseTimeout, err))
 	case err != nil && (kube.IsInfra(err) || ctx.Err() != nil):
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("%v", err))
 	case err != nil:

@@ -15,7 +15,7 @@ import (
 var testenv env.Environment
 
 func TestMain(m *testing.M) {
-	testenv = env.New()
+	testenv = env.NewParallel() // features given to TestInParallel run at once
 	testenv.Setup(testcluster.Setup())
 	os.Exit(testenv.Run(m))
 }

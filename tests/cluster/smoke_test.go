@@ -49,7 +49,7 @@ func clientset(t *testing.T, cfg *envconf.Config) kubernetes.Interface {
 
 func busybox(name, script string, mounts ...corev1.VolumeMount) corev1.Container {
 	return corev1.Container{Name: name, Image: "busybox:1.35", ImagePullPolicy: corev1.PullNever,
-		Command: []string{"sh", "-c", "trap 'exit 0' TERM; " + script + "; while true; do sleep 1 & wait $!; done"},
+		Command:      []string{"sh", "-c", "trap 'exit 0' TERM; " + script + "; while true; do sleep 1 & wait $!; done"},
 		VolumeMounts: mounts}
 }
 
@@ -178,7 +178,7 @@ func TestPlatform(t *testing.T) {
 			mk := func() *corev1.Pod {
 				return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pvc"}, Spec: corev1.PodSpec{
 					Containers: []corev1.Container{busybox("c", "true", corev1.VolumeMount{Name: "data", MountPath: "/data"})},
-					Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}},
+					Volumes:    []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}},
 				}}
 			}
 			runPod(ctx, t, cfg, mk())

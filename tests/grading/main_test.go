@@ -14,7 +14,7 @@ import (
 var testenv env.Environment
 
 func TestMain(m *testing.M) {
-	testenv = env.New()
+	testenv = env.NewParallel() // features given to TestInParallel run at once (bounded by the grading slots)
 	testenv.Setup(testcluster.Setup())
 	os.Exit(testenv.Run(m))
 }

@@ -26,9 +26,10 @@ import (
 
 	"github.com/sidecar-lab/grader/grader"
 	"github.com/sidecar-lab/grader/grader/cluster"
+	"github.com/sidecar-lab/grader/grader/internal/exercises/advisory"
+	"github.com/sidecar-lab/grader/grader/internal/rubric"
 	"github.com/sidecar-lab/grader/grader/report"
 	"github.com/sidecar-lab/grader/grader/result"
-	"github.com/sidecar-lab/grader/grader/internal/rubric"
 )
 
 func main() {
@@ -76,6 +77,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		var err error
 		if r, err = rubric.Load(*rubricFile); err != nil {
 			fmt.Fprintf(stderr, "grader: %v\n", err)
+			return report.ExitUsage
+		}
+		known := map[string]bool{}
+		for _, d := range grader.Exercises() {
+			for _, c := range d.Checks {
+				known[c.ID] = true
+			}
+		}
+		for _, c := range advisory.Checks {
+			known[c.ID] = true
+		}
+		if unknown := r.Unknown(known); len(unknown) > 0 {
+			fmt.Fprintf(stderr, "grader: rubric %s names checks that do not exist: %s\n", *rubricFile, strings.Join(unknown, ", "))
 			return report.ExitUsage
 		}
 		if r.PassScore > 0 && *passScore == 0 {

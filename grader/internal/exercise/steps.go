@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -204,7 +205,11 @@ func Lines(s string) []string { return splitLines(s) }
 // ShowLine shows a log line in a message, quoted and shortened.
 func ShowLine(s string) string {
 	if len(s) > 300 {
-		s = s[:300] + "…"
+		n := 300
+		for n > 0 && !utf8.RuneStart(s[n]) { // never cut a multi-byte rune in two
+			n--
+		}
+		s = s[:n] + "…"
 	}
 	return strconv.Quote(s)
 }

@@ -5,6 +5,7 @@ package rubric
 import (
 	"fmt"
 	"os"
+	"sort"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -111,7 +112,7 @@ func (r *Rubric) Points(id string, def int) int {
 // Disabled reports whether the rubric disables check id.
 func (r *Rubric) Disabled(id string) bool { return r.Checks[id].Disabled }
 
-// Unknown returns the override IDs not in known, so that a typo in a rubric file is reported, not ignored.
+// Unknown returns the override IDs not in known, sorted, so that a typo in a rubric file is reported, not ignored.
 func (r *Rubric) Unknown(known map[string]bool) []string {
 	var out []string
 	for id := range r.Checks {
@@ -119,5 +120,6 @@ func (r *Rubric) Unknown(known map[string]bool) []string {
 			out = append(out, id)
 		}
 	}
+	sort.Strings(out)
 	return out
 }

@@ -333,7 +333,11 @@ func alertsCheck(ps []*sentProbe, alerts map[string][]parsed, evidence func() []
 		if !ok {
 			return check.Fail(`"details" holding the request's parsed fields`, exercise.ShowLine(got[0].line), hint)
 		}
-		if msg := compareRecord(d, p.access); msg != "" || !p.logged {
+		if !p.logged {
+			return check.Fail("nginx to log the 5xx probe "+p.ID+" once in /var/log/nginx/access.log in the `main` format",
+				"no such line", "keep nginx's access log at /var/log/nginx/access.log with the default `main` format")
+		}
+		if msg := compareRecord(d, p.access); msg != "" {
 			return check.Fail("details matching the request", msg, hint)
 		}
 		n++
