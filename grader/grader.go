@@ -73,6 +73,7 @@ func WithKubeconfig(path, context string) (Option, error) {
 		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	cfg.WarningHandler = rest.NoWarnings{} // Pod Security "warn" notes would flood the terminal; policy is enforced elsewhere
 	return WithRESTConfig(cfg), nil
 }
 

@@ -132,18 +132,21 @@ func Ensure(ctx context.Context, opts ...Option) (*Cluster, error) {
 		o.say("created in %s", time.Since(t0).Round(time.Second))
 	} else {
 		o.say("reusing kind cluster %q", o.Name)
+		if err := startStopped(p, o); err != nil {
+			return nil, fmt.Errorf("%w: %v\n  recreate it with 'make cluster-down cluster'", ErrBroken, err)
+		}
 		if err := p.ExportKubeConfig(o.Name, o.Kubeconfig, false); err != nil {
 			return nil, fmt.Errorf("%w: cannot export its kubeconfig: %v; recreate it with 'make cluster-down cluster'", ErrBroken, err)
 		}
 	}
 	c := &Cluster{Name: o.Name, Kubeconfig: o.Kubeconfig, NodeImage: o.NodeImage}
-	if err := loadImages(p, o); err != nil {
-		return nil, err
-	}
 	if err := waitHealthy(ctx, c, o); err != nil {
 		if exists {
 			return nil, fmt.Errorf("%w: %v\n  recreate it with 'make cluster-down cluster' (or: kind delete cluster --name %s)", ErrBroken, err, o.Name)
 		}
+		return nil, err
+	}
+	if err := loadImages(p, o); err != nil {
 		return nil, err
 	}
 	o.say("cluster %q ready in %s (kubeconfig %s)", o.Name, time.Since(t0).Round(time.Second), o.Kubeconfig)
@@ -262,6 +265,29 @@ func loadImages(p *kindcluster.Provider, o *Options) error {
 		}
 	}
 	o.say("images loaded in %s", time.Since(t0).Round(time.Second))
+	return nil
+}
+
+// startStopped starts node containers that are not running (after a reboot or a restart of dockerd) and lets
+// waitHealthy judge the result.
+func startStopped(p *kindcluster.Provider, o *Options) error {
+	ns, err := p.ListNodes(o.Name)
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	for _, n := range ns {
+		out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", n.String()).Output()
+		if err != nil {
+			return fmt.Errorf("inspect node container %s: %w", n.String(), err)
+		}
+		if strings.TrimSpace(string(out)) == "true" {
+			continue
+		}
+		o.say("node container %s is stopped: starting it", n.String())
+		if out, err := exec.Command("docker", "start", n.String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("docker start %s: %v: %s", n.String(), err, strings.TrimSpace(string(out)))
+		}
+	}
 	return nil
 }
 

@@ -25,9 +25,11 @@ run_step() {
   say "$name done in $((SECONDS - t0)) s"
 }
 
-# hash_inputs FILE|DIR...: a short, stable hash of the named inputs' contents and paths.
+# hash_inputs FILE|DIR...: a short, stable hash of the named inputs' contents and paths (tests and their testdata
+# are not build inputs, so editing them does not rebuild an image).
 hash_inputs() {
-  (cd "$REPO_ROOT" && find "$@" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16
+  (cd "$REPO_ROOT" && find "$@" -type f ! -name '*_test.go' ! -path '*/testdata/*' -print0 | sort -z | xargs -0 sha256sum) |
+    sha256sum | cut -c1-16
 }
 
 # need_disk GB WHAT: refuses to start a build that needs GB of free space where Docker and the cache live.

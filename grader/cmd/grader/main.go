@@ -2,11 +2,17 @@
 //
 //	grader --submission DIR [--out DIR] [--rubric FILE] [--exercise ex1,ex2,ex3] [--kubeconfig F] [--context C]
 //	       [--keep] [--pass-score N] [--static-only] [--verbose]
+//	grader --submissions DIR [--parallel N] [--out DIR] [--rubric FILE] [--exercise ...] [--kubeconfig F]
+//	       [--context C] [--keep] [--static-only] [--verbose]
 //	grader cluster up|down|status
 //
 // Without --kubeconfig it brings up (or reuses) the local kind cluster "sidecar-lab", building or pulling the
 // images it needs first. Exit codes: 0 full score (or at --pass-score), 1 graded below it, 2 usage error,
 // 3 the grader or the cluster failed (no score should be recorded).
+//
+// --submissions grades a whole class: every sub-directory of DIR is one submission (hidden ones are ignored), graded
+// --parallel at a time; each one's reports go to OUT/<name>/, and the class reports (class.csv, checks.csv,
+// class.html) to OUT. A batch exits 0 (it is a report, not a verdict), or 3 when any submission's grading errored.
 package main
 
 import (
@@ -38,7 +44,16 @@ func main() {
 
 const usage = `usage: grader --submission DIR [--out DIR] [--rubric FILE] [--exercise ex1,ex2,ex3]
               [--kubeconfig FILE] [--context NAME] [--keep] [--pass-score N] [--static-only] [--verbose]
-       grader cluster up|down|status`
+       grader --submissions DIR [--parallel N] [--out DIR] [--rubric FILE] [--exercise ex1,ex2,ex3]
+              [--kubeconfig FILE] [--context NAME] [--keep] [--static-only] [--verbose]
+       grader cluster up|down|status
+
+One submission: exit 0 full score (or --pass-score reached), 1 graded below it, 2 usage error,
+3 the grader or the cluster failed (no score should be recorded).
+A class (--submissions): every sub-directory of DIR is a submission (hidden ones are ignored); each one's
+reports go to OUT/<name>/, the class reports (class.csv, checks.csv, class.html) to OUT. Exit 0 once
+graded (a batch is a report, not a pass/fail), 2 usage error, 3 if any submission's grading errored.
+--parallel defaults to what the cluster's free CPU allows (1..4).`
 
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -50,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	sub := fs.String("submission", "", "the submission directory (holding basic-sidecar.yaml, advanced-sidecar.yaml, persistent-sidecar.yaml)")
+	subs := fs.String("submissions", "", "grade a whole class: every sub-directory of this directory is one submission")
+	parallel := fs.Int("parallel", 0, "with --submissions: how many submissions are graded at once (default: what the cluster's free CPU allows, 1..4)")
 	out := fs.String("out", "grader-out", "where the reports are written")
 	rubricFile := fs.String("rubric", "", "an instructor's rubric file (points, disabled checks, deadlines)")
 	exercises := fs.String("exercise", "", "grade only these exercises, comma-separated (ex1,ex2,ex3)")
@@ -62,12 +79,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return report.ExitUsage
 	}
-	if *sub == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "grader: --submission DIR is required (and takes no other arguments)")
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	batch := *subs != ""
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "grader: unexpected argument %q: the grader takes no other arguments than its flags\n", fs.Arg(0))
 		fmt.Fprintln(stderr, usage)
 		return report.ExitUsage
+	case *sub != "" && batch, set["submission"] && set["submissions"]:
+		fmt.Fprintln(stderr, "grader: --submission and --submissions are mutually exclusive (one submission, or a directory of them)")
+		return report.ExitUsage
+	case !batch && *sub == "":
+		fmt.Fprintln(stderr, "grader: --submission DIR is required (or --submissions DIR to grade a whole class)")
+		fmt.Fprintln(stderr, usage)
+		return report.ExitUsage
+	case !batch && set["parallel"]:
+		fmt.Fprintln(stderr, "grader: --parallel applies to --submissions only")
+		return report.ExitUsage
+	case batch && set["pass-score"]:
+		fmt.Fprintln(stderr, "grader: --pass-score applies to --submission only: a batch exits 0 once graded (3 if any grading errored)")
+		return report.ExitUsage
+	case *parallel < 0:
+		fmt.Fprintf(stderr, "grader: --parallel %d: want 1 or more (or leave it out for the default)\n", *parallel)
+		return report.ExitUsage
 	}
-	if fi, err := os.Stat(*sub); err != nil || !fi.IsDir() {
+	if batch {
+		if fi, err := os.Stat(*subs); err != nil || !fi.IsDir() {
+			fmt.Fprintf(stderr, "grader: --submissions %s is not a directory\n", *subs)
+			return report.ExitUsage
+		}
+		if _, err := grader.ClassSubmissions(*subs, *out); err != nil {
+			fmt.Fprintf(stderr, "grader: --submissions: %v\n", err)
+			return report.ExitUsage
+		}
+	} else if fi, err := os.Stat(*sub); err != nil || !fi.IsDir() {
 		fmt.Fprintf(stderr, "grader: --submission %s is not a directory\n", *sub)
 		return report.ExitUsage
 	}
@@ -110,12 +156,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		opts = append(opts, grader.WithLog(stderr))
 	}
-	var mu sync.Mutex
-	opts = append(opts, grader.WithProgress(func(ex string, c result.Check) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(stdout, report.ProgressLine(ex, c))
-	}))
+	if !batch { // a batch prints one line per submission instead
+		var mu sync.Mutex
+		opts = append(opts, grader.WithProgress(func(ex string, c result.Check) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(stdout, report.ProgressLine(ex, c))
+		}))
+	}
 
 	var infra error
 	switch {
@@ -143,6 +191,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if batch {
+		if infra != nil {
+			fmt.Fprintln(stderr, "grader: no submission was graded")
+			return report.ExitError
+		}
+		return runBatch(ctx, *subs, *out, *parallel, r, opts, stdout, stderr)
+	}
 	fmt.Fprintf(stdout, "Grading %s (grader %s, rubric %s)\n", *sub, grader.Version, r.Name)
 	s := grader.Grade(ctx, *sub, opts...)
 	if infra != nil {
@@ -170,6 +225,67 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "grader: the grader or the cluster failed, so no score should be recorded: %s\n", *s.Error)
 	}
 	return code
+}
+
+// runBatch grades every submission of the class in dir (grader.GradeClass) and writes the class reports into out.
+// parallel 0 lets grader.DefaultParallel choose. It exits 0 once graded, 3 when any submission's grading errored or
+// a report could not be written, 2 when the class cannot be graded as laid out.
+func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubric, opts []grader.Option, stdout, stderr io.Writer) int {
+	names, err := grader.ClassSubmissions(dir, out)
+	if err != nil {
+		fmt.Fprintf(stderr, "grader: --submissions: %v\n", err)
+		return report.ExitUsage
+	}
+	if parallel == 0 {
+		n, why, err := grader.DefaultParallel(ctx, dir, opts...)
+		if err != nil {
+			why = fmt.Sprintf("%s (%v)", why, err)
+		}
+		parallel = n
+		fmt.Fprintf(stdout, "Parallel: %d at a time (default: %s; set --parallel to choose)\n", n, why)
+	} else {
+		fmt.Fprintf(stdout, "Parallel: %d at a time (--parallel)\n", parallel)
+	}
+	fmt.Fprintf(stdout, "Grading %d submissions in %s (grader %s, rubric %s)\n", len(names), dir, grader.Version, r.Name)
+	c, err := grader.GradeClass(ctx, dir, grader.ClassOptions{Parallel: parallel, Out: out,
+		OnDone: func(p grader.ClassProgress) { fmt.Fprintln(stdout, p.Line()) }}, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "grader: --submissions: %v\n", err)
+		return report.ExitUsage
+	}
+	if err := report.WriteClass(out, c.Report()); err != nil {
+		fmt.Fprintf(stderr, "grader: writing the class reports: %v\n", err)
+		return report.ExitError
+	}
+	var errored []string
+	for _, s := range c.Submissions {
+		if s.Result == nil || s.Result.Status == result.StatusError || s.ReportErr != nil {
+			errored = append(errored, printable(s.Name))
+		}
+	}
+	took := c.Duration.Round(time.Second).String()
+	if c.Duration < 10*time.Second {
+		took = fmt.Sprintf("%.1fs", c.Duration.Seconds())
+	}
+	fmt.Fprintf(stdout, "\n%d submissions graded in %s, %d at a time; %d errored\n", len(c.Submissions), took, c.Parallel, len(errored))
+	fmt.Fprintf(stdout, "Reports written to %s: %s, %s, %s and one folder per submission\n", out,
+		report.ClassHTMLFile, report.ClassCSVFile, report.ChecksCSVFile)
+	if ctx.Err() != nil || c.Errored() {
+		fmt.Fprintf(stderr, "grader: the grading of %d submissions errored, so no score should be recorded for them: %s\n",
+			len(errored), strings.Join(errored, ", "))
+		return report.ExitError
+	}
+	return report.ExitPass
+}
+
+// printable replaces the control characters of a student's directory name, which could drive the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 func clusterCmd(ctx context.Context, args []string, stderr io.Writer) int {

@@ -105,13 +105,28 @@ func (s *Session) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 		cancel()
 		switch {
 		case err == nil, apierrors.IsAlreadyExists(err):
-		case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsForbidden(err), apierrors.IsRequestEntityTooLargeError(err):
+		case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsRequestEntityTooLargeError(err), studentForbidden(err):
 			return &ApplyError{Object: obj.GetKind() + "/" + obj.GetName(), Err: err}
 		default:
 			return Infra("create %s/%s in %s: %v", obj.GetKind(), obj.GetName(), s.Namespace, err)
 		}
 	}
 	return nil
+}
+
+// studentForbidden tells a 403 caused by the submission (Pod Security admission, the namespace's quota or limit
+// range) from one caused by the grader's own RBAC, which is an infrastructure failure.
+func studentForbidden(err error) bool {
+	if !apierrors.IsForbidden(err) {
+		return false
+	}
+	msg := err.Error()
+	for _, s := range []string{"violates PodSecurity", "exceeded quota", "maximum cpu usage", "maximum memory usage", "must specify"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Poll calls cond every interval until it returns true, an error, or timeout passes; on timeout it returns
