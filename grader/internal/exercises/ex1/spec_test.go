@@ -1,8 +1,6 @@
 package ex1
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,41 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sidecar-lab/grader/grader/internal/check"
-	"github.com/sidecar-lab/grader/grader/internal/submission"
+	"github.com/sidecar-lab/grader/grader/internal/exercise/exercisetest"
 	"github.com/sidecar-lab/grader/grader/result"
 )
 
-// lab reads the lab's own manifest for this exercise.
-func lab(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "lab", Definition.File+".yaml"))
-	require.NoError(t, err)
-	return string(b)
-}
+// lab, edit, editAll and grade are this exercise's shorthands for the shared helpers in exercisetest.
+func lab(t *testing.T) string { return exercisetest.Lab(t, &Definition) }
 
-// edit replaces, in order, each old with its new (pairs); every old must occur.
-func edit(t *testing.T, s string, pairs ...string) string {
-	t.Helper()
-	require.Zero(t, len(pairs)%2)
-	for i := 0; i < len(pairs); i += 2 {
-		require.Contains(t, s, pairs[i], "edit %d", i/2)
-		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
-	}
-	return s
-}
+func edit(t *testing.T, s string, pairs ...string) string { return exercisetest.Edit(t, s, pairs...) }
 
-// grade loads manifest as a submission file and runs every static check on it.
 func grade(t *testing.T, manifest string) map[string]check.Verdict {
-	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, Definition.File+".yaml"), []byte(manifest), 0o644))
-	f := submission.Load(dir, Definition.File, submission.DefaultLimits)
-	require.NoError(t, f.Err)
-	out := map[string]check.Verdict{}
-	for id, fn := range Definition.Static {
-		out[id] = fn(f)
-	}
-	return out
+	return exercisetest.Grade(t, &Definition, manifest, ".yaml")
 }
 
 // flowStyle is exercise 1 written differently: other document order, flow style, JSON quoting, other volume names
