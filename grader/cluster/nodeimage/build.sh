@@ -11,11 +11,7 @@ here=$REPO_ROOT/grader/cluster/nodeimage
 . "$here/versions.env"
 cd "$REPO_ROOT"
 
-kind_dir=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kind 2>/dev/null || true)
-if [ -z "$kind_dir" ] || [ ! -d "$kind_dir/images/base/files" ]; then
-  go mod download sigs.k8s.io/kind
-  kind_dir=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kind)
-fi
+kind_dir=$(kind_module_dir) || die "cannot download the kind module (go mod download sigs.k8s.io/kind)"
 kind_version=$(go list -m -f '{{.Version}}' sigs.k8s.io/kind)
 labbase_id=$(docker image inspect --format '{{.Id}}' sidecar-lab/labbase:latest 2>/dev/null) ||
   die "the lab images' base (sidecar-lab/labbase:latest) is missing: run reference/images/build.sh first"

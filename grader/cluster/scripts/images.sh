@@ -10,7 +10,9 @@ SAY_PREFIX=images
 t0=$SECONDS
 mode=${IMAGES:-}
 lab_images=(nginx:1.24-alpine busybox:1.35 python:3.11-alpine)
-kind_default=$(cd "$REPO_ROOT" && sed -n 's/^const Image = "\(.*\)"$/\1/p' "$(go list -m -f '{{.Dir}}' sigs.k8s.io/kind)/pkg/apis/config/defaults/image.go")
+kind_dir=$(kind_module_dir) || die "cannot download the kind module (go mod download sigs.k8s.io/kind)"
+kind_default=$(sed -n 's/^const Image = "\(.*\)"$/\1/p' "$kind_dir/pkg/apis/config/defaults/image.go")
+[ -n "$kind_default" ] || die "cannot read kind's default node image from $kind_dir"
 
 if [ -z "$mode" ]; then
   if timeout 25 docker pull -q busybox:1.35 >/dev/null 2>&1; then

@@ -70,7 +70,13 @@ ensure_host_tools() {
 
 # image_has_label IMAGE HASH: true when IMAGE exists locally and was built from inputs hashing to HASH.
 image_has_label() {
+  [ -z "${SIDECAR_LAB_REBUILD:-}" ] || return 1 # SIDECAR_LAB_REBUILD=1: rebuild even when up to date (to time a build)
   [ "$(docker image inspect --format '{{index .Config.Labels "sidecar-lab.inputs"}}' "$1" 2>/dev/null)" = "$2" ]
+}
+
+# kind_module_dir: the kind module's directory in the Go module cache (downloaded first on a new machine).
+kind_module_dir() {
+  (cd "$REPO_ROOT" && go mod download sigs.k8s.io/kind && go list -m -f '{{.Dir}}' sigs.k8s.io/kind)
 }
 
 # debootstrap_tar NAME PACKAGES OUT: a minbase Debian root filesystem with PACKAGES, as a tarball at OUT.
