@@ -26,7 +26,18 @@ fi
 need_disk 15 "the node image (Go builds ~8 GB, root filesystem ~1 GB, image ~1.3 GB, Docker layers)"
 ensure_host_tools
 
-# 1. Binaries (the long step: ~10-20 min cold on 2 cores).
+# 1. The node's root filesystem (in the background).
+rootfs_hash=$(echo "$DEBIAN_SUITE node-rootfs-v1" | sha256sum | cut -c1-16)
+rootfs=$CACHE/node-rootfs-$rootfs_hash.tar
+rootfs_pid=""
+if [ ! -f "$rootfs" ]; then
+  # In the background: debootstrap waits on the network and disk, the binaries below on the CPU.
+  run_step node-rootfs debootstrap_tar node \
+    systemd,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,bash,ca-certificates,curl,jq,procps,e2fsprogs,socat,ebtables,ipset,iputils-ping,less,findutils \
+    "$rootfs" &
+  rootfs_pid=$!
+fi
+# 2. Binaries (the long step: ~10-20 min cold on 2 cores).
 bins=$CACHE/bin-$bin_hash
 if [ ! -f "$bins/.done" ]; then
   say "building Kubernetes $KUBE_VERSION, etcd, CoreDNS, crictl, local-path-provisioner, pause from source (cold: 10-20 min) ..."
@@ -35,13 +46,8 @@ if [ ! -f "$bins/.done" ]; then
   touch "$bins/.done"
 fi
 
-# 2. The node's root filesystem.
-rootfs_hash=$(echo "$DEBIAN_SUITE node-rootfs-v1" | sha256sum | cut -c1-16)
-rootfs=$CACHE/node-rootfs-$rootfs_hash.tar
-if [ ! -f "$rootfs" ]; then
-  run_step node-rootfs debootstrap_tar node \
-    systemd,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,bash,ca-certificates,curl,jq,procps,e2fsprogs,socat,ebtables,ipset,iputils-ping,less,findutils \
-    "$rootfs"
+if [ -n "$rootfs_pid" ]; then
+  wait "$rootfs_pid" || die "the node's root filesystem failed to build; its log: $LOGS/node-rootfs.log"
 fi
 base=sidecar-lab/node-rootfs:$rootfs_hash
 docker image inspect "$base" >/dev/null 2>&1 || run_step node-rootfs-import docker import "$rootfs" "$base"
