@@ -66,10 +66,10 @@ var uses = []struct {
 	{access{"", "services", "create"}, "grader/internal/kube/session.go Apply"},
 	{access{"", "secrets", "create"}, "grader/internal/kube/session.go Apply"},
 	{access{"", "persistentvolumeclaims", "create"}, "grader/internal/kube/session.go Apply"},
-	{access{"", "persistentvolumeclaims", "get"}, "grader/internal/exercises/ex3/runtime.go"},
+	{access{"", "persistentvolumeclaims", "get"}, "grader/internal/exercises/ex3/storage.go readyCheck, diagnoseClaim"},
 	{access{"", "events", "list"}, "grader/internal/kube/session.go Events"},
 	{access{"", "nodes", "list"}, "grader/batch.go freeMilliCPU, grader/cluster/cluster.go health"},
-	{access{"storage.k8s.io", "storageclasses", "list"}, "grader/cluster/cluster.go health"},
+	{access{"storage.k8s.io", "storageclasses", "list"}, "grader/cluster/cluster.go health, grader/internal/exercises/ex3/storage.go diagnoseClaim"},
 }
 
 // objects are the documents of grader-rbac.yaml, decoded by kind.

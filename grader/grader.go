@@ -6,6 +6,7 @@ package grader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -147,6 +148,19 @@ type grading struct {
 	cs       kubernetes.Interface
 	infraErr error
 	stops    *exercise.StopLog
+
+	mu           sync.Mutex
+	runtimeInfra error // the first cluster failure met while running a scenario or stopping its pods
+}
+
+// noteInfra remembers the first cluster failure met during the runtime scenarios (adv.graceful-stop, measured over
+// their pods, is then an error rather than a verdict on whichever pods could be stopped).
+func (g *grading) noteInfra(exercise string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.runtimeInfra == nil {
+		g.runtimeInfra = fmt.Errorf("%s: %w", exercise, err)
+	}
 }
 
 // exercise grades one exercise: its file, its static checks, then its runtime scenario in a fresh namespace.
@@ -217,6 +231,7 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 		}()
 	}
 	if err != nil {
+		g.noteInfra(d.ID, err)
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("%v", err))
 		return
 	}
@@ -233,6 +248,7 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 	}
 	if err := sess.Apply(ctx, objs); err != nil {
 		if kube.IsInfra(err) {
+			g.noteInfra(d.ID, err)
 			rec.SetRest(d.Checks, result.Runtime, check.Errorf("%v", err))
 		} else {
 			rec.SetRest(d.Checks, result.Runtime, check.Fail("the manifest to be accepted by the API server", err.Error(),
@@ -242,11 +258,13 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 	}
 	sctx, cancel := context.WithTimeout(ctx, g.o.ExerciseTimeout)
 	err = g.safeRun(sctx, d, env)
+	expired := errors.Is(sctx.Err(), context.DeadlineExceeded) // read before cancel, which sets Canceled
 	cancel()
 	switch {
-	case sctx.Err() != nil && ctx.Err() == nil:
+	case expired && ctx.Err() == nil:
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("the %s scenario ran past its wall-clock limit of %s (last error: %v)", d.ID, g.o.ExerciseTimeout, err))
 	case err != nil && (kube.IsInfra(err) || ctx.Err() != nil):
+		g.noteInfra(d.ID, err)
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("%v", err))
 	case err != nil:
 		rec.SetRest(d.Checks, result.Runtime, check.Fail("the scenario to run to its end", err.Error(), ""))
@@ -258,6 +276,9 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 		if o.Kind == "Pod" && !g.stops.Has(d.ID, o.Name) {
 			if _, err := env.StopPod(ctx, d.ID, o.Name); err != nil {
 				g.logf("%s: stop %s: %v", d.ID, o.Name, err)
+				if kube.IsInfra(err) {
+					g.noteInfra(d.ID, err)
+				}
 			}
 		}
 	}
@@ -296,6 +317,8 @@ func (g *grading) advisory(files []*submission.File, defs []*exercise.Definition
 		rec.Set(advisory.GracefulStopID, check.Skip("static-only grading: runtime checks were not run"))
 	case g.infraErr != nil:
 		rec.Set(advisory.GracefulStopID, check.Errorf("cluster unavailable: %v", g.infraErr))
+	case g.runtimeInfra != nil:
+		rec.Set(advisory.GracefulStopID, check.Errorf("not evaluated: the cluster failed while grading %v", g.runtimeInfra))
 	default:
 		rec.Set(advisory.GracefulStopID, gracefulStop(g.stops.All(), g.o.Rubric.Deadlines.GracefulStop.Duration))
 	}

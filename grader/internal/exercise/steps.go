@@ -23,29 +23,145 @@ import (
 const EvidenceTail = 25
 
 // CheckReady waits for pod to be Ready with every container running and records check id. It returns false when
-// the pod never got there (the scenario should then stop; the rest of its checks fail as not evaluated).
+// the pod never got there (the scenario should then stop; the rest of its checks fail as not evaluated), and an
+// InfraError when the cluster, not the submission, kept it from getting there (see ReadyCheck). extra, when not
+// nil, is a further condition once the pod is Ready.
 func (e *Env) CheckReady(ctx context.Context, id, pod string, deadline time.Duration, extra func(ctx context.Context) (string, bool)) (bool, error) {
-	p, err := e.WaitReady(ctx, pod, deadline)
+	r := ReadyCheck{ID: id, Pod: pod, Deadline: deadline}
+	if extra != nil {
+		r.Extra = func(ctx context.Context) (string, bool, error) { msg, ok := extra(ctx); return msg, ok, nil }
+	}
+	return e.CheckReadyWith(ctx, r)
+}
+
+// ReadyCheck is what CheckReadyWith waits for and how it explains a pod that never got Ready.
+type ReadyCheck struct {
+	ID       string        // the check recorded, "ex1.ready"
+	Pod      string        // the pod awaited
+	Deadline time.Duration // how long it may take
+	// Extra, when set, is a further condition once the pod is Ready: ok false fails the check with msg; an error
+	// (an InfraError) ends the scenario.
+	Extra func(ctx context.Context) (msg string, ok bool, err error)
+	// Diagnose, when set, is asked why the pod (maybe nil) never got Ready. An InfraError means the cluster is to
+	// blame (the check becomes an error); otherwise a non-empty hint replaces the generic one of the failure.
+	Diagnose func(ctx context.Context, p *corev1.Pod) (hint string, err error)
+}
+
+// CheckReadyWith is CheckReady with a diagnosis: when the pod never gets Ready it first asks whether the cluster is
+// to blame (a lab image missing from the node: MissingLabImage), then r.Diagnose, and returns their InfraError
+// instead of recording a failure.
+func (e *Env) CheckReadyWith(ctx context.Context, r ReadyCheck) (bool, error) {
+	p, err := e.WaitReady(ctx, r.Pod, r.Deadline)
 	if err != nil && !errors.Is(err, kube.ErrTimeout) {
 		return false, err
 	}
-	if err == nil && extra != nil {
-		if msg, ok := extra(ctx); !ok {
-			e.Rec.Set(id, check.Fail("the pod Ready with every container running, and "+msg, msg, "").With(e.Evidence(ctx, pod, EvidenceTail)...))
+	if err == nil && r.Extra != nil {
+		msg, ok, xerr := r.Extra(ctx)
+		if xerr != nil {
+			return false, xerr
+		}
+		if !ok {
+			e.Rec.Set(r.ID, check.Fail("the pod Ready with every container running, and "+msg, msg, "").With(e.Evidence(ctx, r.Pod, EvidenceTail)...))
 			return false, nil
 		}
 	}
 	if err == nil {
-		e.Rec.Set(id, check.Pass("pod %s Ready with %d containers running", pod, len(p.Spec.Containers)))
+		e.Rec.Set(r.ID, check.Pass("pod %s Ready with %d containers running", r.Pod, len(p.Spec.Containers)))
 		return true, nil
 	}
-	seen := "no pod " + pod
+	if ierr := MissingLabImage(p); ierr != nil {
+		return false, ierr
+	}
+	hint := hintNotReady(p)
+	if r.Diagnose != nil {
+		h, derr := r.Diagnose(ctx, p)
+		if derr != nil {
+			return false, derr
+		}
+		if h != "" {
+			hint = h
+		}
+	}
+	seen := "no pod " + r.Pod
 	if p != nil {
 		seen = kube.PodState(p)
 	}
-	e.Rec.Set(id, check.Fail(fmt.Sprintf("pod %s Ready with every container running within %s", pod, deadline), seen,
-		hintNotReady(p)).With(e.Evidence(ctx, pod, EvidenceTail)...))
+	e.Rec.Set(r.ID, check.Fail(fmt.Sprintf("pod %s Ready with every container running within %s", r.Pod, r.Deadline), seen,
+		hint).With(e.Evidence(ctx, r.Pod, EvidenceTail)...))
 	return false, nil
+}
+
+// LabImages are the images the lab fixes (cluster.LabImages, repeated here so that grading does not depend on the
+// kind package): the grading cluster must have them on its node, so a pod that cannot get one of them is the
+// cluster's failure, not the student's.
+var LabImages = []string{"nginx:1.24-alpine", "busybox:1.35", "python:3.11-alpine"}
+
+// imageWaitReasons are the waiting reasons of a container whose image is not on the node and cannot be pulled.
+var imageWaitReasons = map[string]bool{"ErrImageNeverPull": true, "ImagePullBackOff": true, "ErrImagePull": true}
+
+// LabImage returns the lab image that image names (in its short form, "busybox:1.35"), accepting the registry's
+// long forms ("docker.io/library/busybox:1.35", "docker.io/busybox:1.35", "library/busybox:1.35",
+// "index.docker.io/library/busybox:1.35"); "" when image is not one of LabImages (another tag, registry or a digest).
+func LabImage(image string) string {
+	short := image
+	for _, prefix := range []string{"docker.io/library/", "index.docker.io/library/", "registry-1.docker.io/library/", "docker.io/", "library/"} {
+		if rest, ok := strings.CutPrefix(short, prefix); ok {
+			short = rest
+			break
+		}
+	}
+	for _, l := range LabImages {
+		if short == l {
+			return l
+		}
+	}
+	return ""
+}
+
+// MissingLabImage returns an InfraError when a container of p waits because its image cannot be had
+// (ErrImageNeverPull, ErrImagePull, ImagePullBackOff) and that image is one of the lab's: the grading cluster
+// should have it on its node ("run make cluster"). A student's other image is the student's failure: nil.
+func MissingLabImage(p *corev1.Pod) error {
+	if p == nil {
+		return nil
+	}
+	specs := map[string]corev1.Container{}
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		specs[c.Name] = c
+	}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if cs.State.Waiting == nil || !imageWaitReasons[cs.State.Waiting.Reason] {
+			continue
+		}
+		c, ok := specs[cs.Name]
+		image := c.Image
+		if !ok || image == "" {
+			image = cs.Image
+		}
+		lab := LabImage(image)
+		if lab == "" {
+			continue
+		}
+		detail := cs.State.Waiting.Reason
+		if m := firstLine(cs.State.Waiting.Message); m != "" {
+			detail += ": " + m
+		}
+		if c.ImagePullPolicy == corev1.PullAlways {
+			return kube.Infra("image %s of container %s could not be pulled (%s): the pod's imagePullPolicy Always makes "+
+				"the kubelet pull it, and the grading cluster could not; the lab's images must be on the node and pullable, "+
+				"or grade on a cluster that reaches the registry", lab, cs.Name, detail)
+		}
+		return kube.Infra("image %s is not on the node: run make cluster to load it (container %s of pod %s waits: %s)",
+			lab, cs.Name, p.Name, detail)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func hintNotReady(p *corev1.Pod) string {
@@ -135,7 +251,8 @@ func ParseAccess(line string) (AccessEntry, bool) {
 
 // WarmUp sends marked warm-up requests through nginx until one of them shows up in watcher's log, so that the
 // probes that follow are sent only once the program under test can see them (the lab's processor seeks to the end
-// of the log when it starts). paths are cycled. It returns false when none showed within deadline.
+// of the log when it starts). paths are cycled. It returns false when none showed within deadline, and an
+// InfraError when the cluster failed meanwhile.
 func (e *Env) WarmUp(ctx context.Context, pod, web, watcher string, run string, paths []string, deadline time.Duration) (bool, error) {
 	since := time.Now().Add(-2 * time.Second)
 	var sent []string
@@ -144,6 +261,9 @@ func (e *Env) WarmUp(ctx context.Context, pod, web, watcher string, run string, 
 		if time.Since(last) >= time.Second { // one warm-up a second, so a slow starter is not flooded
 			p := probe.New(run+"w", len(sent), paths[len(sent)%len(paths)])
 			if _, err := e.Curl(ctx, pod, web, p); err != nil {
+				if kube.IsInfra(err) {
+					return false, err
+				}
 				e.Logf("warm-up: %v", err)
 			}
 			sent = append(sent, p.ID)
@@ -151,7 +271,7 @@ func (e *Env) WarmUp(ctx context.Context, pod, web, watcher string, run string, 
 		}
 		log, err := e.Logs(ctx, pod, watcher, kube.LogOptions{Since: since})
 		if err != nil {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		for _, id := range sent {
 			if strings.Contains(log, id) {
@@ -166,16 +286,26 @@ func (e *Env) WarmUp(ctx context.Context, pod, web, watcher string, run string, 
 	return err == nil, err
 }
 
-// CheckStable records check id: no container of pod restarted.
-func (e *Env) CheckStable(ctx context.Context, id, pod string, before map[string]int32) {
-	e.Rec.Set(id, e.Stable(ctx, pod, before))
+// CheckStable records check id: no container of pod restarted. It returns an InfraError (recording nothing) when
+// the cluster could not be asked.
+func (e *Env) CheckStable(ctx context.Context, id, pod string, before map[string]int32) error {
+	v, err := e.Stable(ctx, pod, before)
+	if err != nil {
+		return err
+	}
+	e.Rec.Set(id, v)
+	return nil
 }
 
-// Stable is the verdict "no container of pod restarted" (before: the counts when grading began).
-func (e *Env) Stable(ctx context.Context, pod string, before map[string]int32) check.Verdict {
+// Stable is the verdict "no container of pod restarted" (before: the counts when grading began), or an InfraError
+// when the cluster could not be asked.
+func (e *Env) Stable(ctx context.Context, pod string, before map[string]int32) (check.Verdict, error) {
 	after, err := e.Restarts(ctx, pod)
+	if kube.IsInfra(err) {
+		return check.Verdict{}, err
+	}
 	if err != nil {
-		return check.Fail("pod "+pod+" still there at the end", err.Error(), "")
+		return check.Fail("pod "+pod+" still there at the end", err.Error(), ""), nil
 	}
 	var restarted []string
 	for c, n := range after {
@@ -186,9 +316,9 @@ func (e *Env) Stable(ctx context.Context, pod string, before map[string]int32) c
 	if len(restarted) > 0 {
 		return check.Fail("no container restart while grading", strings.Join(restarted, ", "),
 			"a restarted container crashed or was OOM-killed: read its previous log below (kubectl logs --previous)").
-			With(e.Evidence(ctx, pod, EvidenceTail)...)
+			With(e.Evidence(ctx, pod, EvidenceTail)...), nil
 	}
-	return check.Pass("no container restarted")
+	return check.Pass("no container restarted"), nil
 }
 
 func splitLines(s string) []string {

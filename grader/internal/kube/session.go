@@ -137,6 +137,14 @@ func Poll(ctx context.Context, timeout, interval time.Duration, cond func(ctx co
 	for {
 		done, err := cond(ctx)
 		if err != nil {
+			if !IsInfra(err) && callerDeadline(ctx, err) {
+				// The deadline passed (or was about to) while cond was talking to the cluster: a timeout, not cond's
+				// failure.
+				if errors.Is(ctx.Err(), context.Canceled) {
+					return ctx.Err()
+				}
+				return ErrTimeout
+			}
 			return err
 		}
 		if done {
@@ -162,6 +170,9 @@ func (s *Session) Pod(ctx context.Context, name string) (*corev1.Pod, error) {
 	defer cancel()
 	p, err := s.Client.CoreV1().Pods(s.Namespace).Get(cctx, name, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
+		if callerDeadline(ctx, err) { // the caller's deadline, not the cluster's failure
+			return nil, fmt.Errorf("get pod %s: %w", name, err)
+		}
 		return nil, Infra("get pod %s: %v", name, err)
 	}
 	return p, err
@@ -259,8 +270,13 @@ type ExecResult struct {
 	ExitCode       int
 }
 
+// execAbandonGrace is how long Exec waits, past its timeout, for a stream to end on its own before abandoning it.
+var execAbandonGrace = 5 * time.Second
+
 // Exec runs cmd in container of pod, with stdout and stderr apart. A non-zero exit is reported in ExitCode, not
-// as an error; err is an InfraError when the exec itself could not run.
+// as an error. err is an InfraError when the API server could not be reached or failed (IsConnectionFailure), or the
+// command timed out and the API server does not answer either; it is a plain error when the container could not run
+// the command (not running, gone) or the command outlived timeout while the API server answers (the student's).
 func (s *Session) Exec(ctx context.Context, pod, container string, cmd []string, timeout time.Duration) (ExecResult, error) {
 	req := s.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(s.Namespace).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
@@ -272,7 +288,28 @@ func (s *Session) Exec(ctx context.Context, pod, container string, cmd []string,
 	defer cancel()
 	var so, se limitedBuffer
 	so.max, se.max = s.MaxExecBytes, s.MaxExecBytes
-	err = ex.StreamWithContext(cctx, remotecommand.StreamOptions{Stdout: &so, Stderr: &se})
+	// client-go's SPDY round tripper does not watch the context while it waits for the upgrade answer, so an API
+	// server that accepts the connection and never answers would hold StreamWithContext (and the grading) forever:
+	// the stream runs aside, and past the timeout (and a grace period to return on its own) it is abandoned. It
+	// ends when the connection does; its output, still being written, is not read.
+	done := make(chan error, 1)
+	go func() { done <- ex.StreamWithContext(cctx, remotecommand.StreamOptions{Stdout: &so, Stderr: &se}) }()
+	select {
+	case err = <-done:
+	case <-cctx.Done():
+		select {
+		case err = <-done:
+		case <-time.After(execAbandonGrace):
+			what := fmt.Sprintf("exec %q in %s/%s", strings.Join(cmd, " "), pod, container)
+			if callerDeadline(ctx, err) {
+				return ExecResult{}, fmt.Errorf("%s: %w", what, context.Cause(ctx))
+			}
+			if aerr := s.apiAnswers(ctx); aerr != nil {
+				return ExecResult{}, Infra("%s got no answer within %s, and the API server does not answer: %v", what, timeout, aerr)
+			}
+			return ExecResult{}, Infra("%s got no answer within %s (the API server answers other requests, but not this exec)", what, timeout)
+		}
+	}
 	res := ExecResult{Stdout: so.String(), Stderr: se.String()}
 	if err != nil {
 		var ee interface{ ExitStatus() int }
@@ -280,11 +317,21 @@ func (s *Session) Exec(ctx context.Context, pod, container string, cmd []string,
 			res.ExitCode = ee.ExitStatus()
 			return res, nil
 		}
-		if cctx.Err() != nil {
-			return res, fmt.Errorf("exec %q in %s/%s did not finish within %s", strings.Join(cmd, " "), pod, container, timeout)
+		what := fmt.Sprintf("exec %q in %s/%s", strings.Join(cmd, " "), pod, container)
+		switch {
+		case callerDeadline(ctx, err): // the caller's deadline or cancellation
+			return res, fmt.Errorf("%s: %w", what, err)
+		case cctx.Err() != nil:
+			if aerr := s.apiAnswers(ctx); aerr != nil {
+				return res, Infra("%s did not finish within %s, and the API server does not answer: %v", what, timeout, aerr)
+			}
+			return res, fmt.Errorf("%s did not finish within %s", what, timeout)
+		}
+		if ierr := Classify(err, what); IsInfra(ierr) {
+			return res, ierr
 		}
 		// The container may be gone or not running: that is the student's pod failing, not the cluster.
-		return res, fmt.Errorf("exec %q in %s/%s failed: %v", strings.Join(cmd, " "), pod, container, err)
+		return res, fmt.Errorf("%s failed: %v", what, err)
 	}
 	return res, nil
 }
@@ -307,7 +354,10 @@ type LogOptions struct {
 	Tail     int64 // lines from the end; only with Stream All
 }
 
-// Logs reads a container's log, bounded by MaxLogBytes.
+// Logs reads a container's log, bounded by MaxLogBytes. err is an InfraError when the API server could not be
+// reached or failed (IsConnectionFailure), or the read timed out and the API server does not answer either; it is a
+// plain error when the API server answered that the log cannot be read (container not started, no previous
+// instance): the student's pod.
 func (s *Session) Logs(ctx context.Context, pod, container string, o LogOptions) (string, error) {
 	lim := s.MaxLogBytes
 	opts := &corev1.PodLogOptions{Container: container, LimitBytes: &lim, Previous: o.Previous}
@@ -326,20 +376,39 @@ func (s *Session) Logs(ctx context.Context, pod, container string, o LogOptions)
 	defer cancel()
 	b, err := s.Client.CoreV1().Pods(s.Namespace).GetLogs(pod, opts).DoRaw(cctx)
 	if err != nil {
-		return "", fmt.Errorf("read log of %s/%s: %v", pod, container, err)
+		what := fmt.Sprintf("read log of %s/%s", pod, container)
+		switch {
+		case callerDeadline(ctx, err): // the caller's deadline or cancellation
+			return "", fmt.Errorf("%s: %w", what, err)
+		case cctx.Err() != nil:
+			if aerr := s.apiAnswers(ctx); aerr != nil {
+				return "", Infra("%s got no answer within 20 s, and the API server does not answer: %v", what, aerr)
+			}
+			return "", fmt.Errorf("%s: no answer within 20 s", what)
+		}
+		if ierr := Classify(err, what); IsInfra(ierr) {
+			return "", ierr
+		}
+		return "", fmt.Errorf("%s: %v", what, err)
 	}
 	return string(b), nil
 }
 
 // SplitStreams reports whether the cluster returns a container's stdout apart from its stderr
 // (PodLogsQuerySplitStreams). With the gate on, the API server refuses `stream` combined with `tailLines`; with it
-// off, the stream field is dropped and the request succeeds.
-func (s *Session) SplitStreams(ctx context.Context, pod, container string) bool {
+// off, the stream field is dropped and the request succeeds. err is an InfraError when the API server could not be
+// reached or failed (the answer would otherwise read as "gate off" and skip a check).
+func (s *Session) SplitStreams(ctx context.Context, pod, container string) (bool, error) {
 	st, tail := string(Stderr), int64(1)
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	_, err := s.Client.CoreV1().Pods(s.Namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, Stream: &st, TailLines: &tail}).DoRaw(cctx)
-	return err != nil && (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err))
+	if err != nil && !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) && !callerDeadline(ctx, err) {
+		if ierr := Classify(err, "ask whether the cluster splits log streams"); IsInfra(ierr) {
+			return false, ierr
+		}
+	}
+	return err != nil && (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)), nil
 }
 
 // Events returns the events of an object, oldest first, one line each.

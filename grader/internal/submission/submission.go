@@ -159,6 +159,9 @@ func Parse(data []byte, lim Limits) ([]*Object, error) {
 		if doc > lim.MaxDocuments {
 			return nil, fmt.Errorf("more than %d YAML documents; a lab manifest has a handful", lim.MaxDocuments)
 		}
+		if err := checkAliases(raw, 4*lim.MaxFileBytes); err != nil {
+			return nil, fmt.Errorf("document %d is refused: %w", doc, err)
+		}
 		js, err := yaml.YAMLToJSON(raw)
 		if err != nil {
 			return nil, fmt.Errorf("document %d is not valid YAML: %w", doc, err)

@@ -97,7 +97,7 @@ func TestLoad(t *testing.T) {
 		{name: "over 50 documents", files: map[string]string{"basic-sidecar.yaml": docs(51)},
 			wantErr: "basic-sidecar.yaml: more than 50 YAML documents"},
 		{name: "alias bomb", files: map[string]string{"basic-sidecar.yaml": aliasBomb},
-			wantErr: "basic-sidecar.yaml: document 1 is not valid YAML: yaml: document contains excessive aliasing"},
+			wantErr: "basic-sidecar.yaml: document 1 is refused: its YAML aliases (*name) expand it to more than 4194304 bytes"},
 		{name: "a YAML list", files: map[string]string{"basic-sidecar.yaml": "- " + strings.ReplaceAll(strings.TrimSpace(podYAML), "\n", "\n  ") + "\n"},
 			wantErr: "document 1 is a list, not a Kubernetes object"},
 		{name: "not YAML", files: map[string]string{"basic-sidecar.yaml": "apiVersion: v1\nkind: [Pod\n  name: {{x}}\n"},

@@ -44,9 +44,12 @@ type sentProbe struct {
 // request into one JSON record (stdout) and each 5xx into one ALERT (stderr); the forwarder counts the log's lines.
 func run(ctx context.Context, e *exercise.Env) error {
 	ok, err := e.CheckReady(ctx, "ex2.ready", pod, e.Deadlines.Ready.Duration, nil)
-	if err != nil || !ok {
+	if err != nil {
+		return err // the cluster failed: every check left is an error, none a failure
+	}
+	if !ok {
 		e.NotEvaluated(Definition.Checks, "the Pod never became Ready")
-		return err
+		return nil
 	}
 	before, err := e.Restarts(ctx, pod)
 	if err != nil {
@@ -71,6 +74,9 @@ func run(ctx context.Context, e *exercise.Env) error {
 	}
 	for _, p := range probes {
 		p.resp, p.err = e.Curl(ctx, pod, web, p.Probe)
+		if kube.IsInfra(p.err) {
+			return p.err
+		}
 	}
 	e.Rec.Set("ex2.routes", routes(probes))
 	e.Rec.Set("ex2.api-content-type", contentType(probes[1]))
@@ -79,13 +85,16 @@ func run(ctx context.Context, e *exercise.Env) error {
 	var nginx exercise.NginxLog
 	var all string
 	err = kube.Poll(ctx, e.Deadlines.ProbeLine.Duration, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
-		var err error
-		if nginx, err = e.ReadNginxLog(ctx, pod, web); err != nil {
-			return false, nil
+		// Keep the last complete reads: one cut short by the deadline must not wipe what was already seen.
+		n, err := e.ReadNginxLog(ctx, pod, web)
+		if err != nil {
+			return false, kube.OnlyInfra(err)
 		}
-		if all, err = e.Logs(ctx, pod, processor, kube.LogOptions{Since: since}); err != nil {
-			return false, nil
+		out, err := e.Logs(ctx, pod, processor, kube.LogOptions{Since: since})
+		if err != nil {
+			return false, kube.OnlyInfra(err)
 		}
+		nginx, all = n, out
 		recs, alerts := parseOutput(exercise.Lines(all))
 		for _, p := range probes {
 			if len(recs[p.ID]) == 0 || (p.severity == "ERROR" && len(alerts[p.ID]) == 0) {
@@ -96,6 +105,14 @@ func run(ctx context.Context, e *exercise.Env) error {
 	})
 	if err != nil && err != kube.ErrTimeout {
 		return err
+	}
+	if nginx == nil { // no complete read within the deadline: one more, on the scenario's own context
+		if nginx, err = e.ReadNginxLog(ctx, pod, web); err != nil {
+			return err
+		}
+		if all, err = e.Logs(ctx, pod, processor, kube.LogOptions{Since: since}); err != nil {
+			return err
+		}
 	}
 	for _, p := range probes {
 		line, n := nginx.Line(p.ID)
@@ -108,10 +125,16 @@ func run(ctx context.Context, e *exercise.Env) error {
 	e.Rec.Set("ex2.records", records(probes, recs, e.Deadlines.ProbeLine.Duration, evidence))
 	e.Rec.Set("ex2.severity", severity(probes, recs))
 	e.Rec.Set("ex2.alerts", alertsCheck(probes, alerts, evidence))
-	e.Rec.Set("ex2.alert-stream", alertStream(ctx, e, probes, since))
-	e.Rec.Set("ex2.forwarder", forwarderCheck(ctx, e))
-	e.CheckStable(ctx, "ex2.stable", pod, before)
-	return nil
+	v, err := alertStream(ctx, e, probes, since)
+	if err != nil {
+		return err
+	}
+	e.Rec.Set("ex2.alert-stream", v)
+	if v, err = forwarderCheck(ctx, e); err != nil {
+		return err
+	}
+	e.Rec.Set("ex2.forwarder", v)
+	return e.CheckStable(ctx, "ex2.stable", pod, before)
 }
 
 // parsed is one JSON line of the processor's output.
@@ -345,15 +368,24 @@ func alertsCheck(ps []*sentProbe, alerts map[string][]parsed, evidence func() []
 	return check.Pass("%d alert(s), one per 5xx probe, none for other statuses", n)
 }
 
-// alertStream: alerts on stderr only, records on stdout only.
-func alertStream(ctx context.Context, e *exercise.Env, ps []*sentProbe, since time.Time) check.Verdict {
-	if !e.SplitStreams(ctx, pod, processor) {
-		return check.Skip("this cluster cannot return a container's stderr apart from its stdout (feature gate PodLogsQuerySplitStreams is off)")
+// alertStream: alerts on stderr only, records on stdout only. err is an InfraError: the cluster failed.
+func alertStream(ctx context.Context, e *exercise.Env, ps []*sentProbe, since time.Time) (check.Verdict, error) {
+	split, err := e.SplitStreams(ctx, pod, processor)
+	if err != nil {
+		return check.Verdict{}, err
+	}
+	if !split {
+		return check.Skip("this cluster cannot return a container's stderr apart from its stdout (feature gate PodLogsQuerySplitStreams is off)"), nil
 	}
 	out, err1 := e.Logs(ctx, pod, processor, kube.LogOptions{Stream: kube.Stdout, Since: since})
 	errs, err2 := e.Logs(ctx, pod, processor, kube.LogOptions{Stream: kube.Stderr, Since: since})
+	for _, err := range []error{err1, err2} {
+		if kube.IsInfra(err) {
+			return check.Verdict{}, err
+		}
+	}
 	if err1 != nil || err2 != nil {
-		return check.Fail("the processor's stdout and stderr to be readable", fmt.Sprint(err1, err2), "")
+		return check.Fail("the processor's stdout and stderr to be readable", fmt.Sprint(err1, err2), ""), nil
 	}
 	outRecs, outAlerts := parseOutput(exercise.Lines(out))
 	errRecs, errAlerts := parseOutput(exercise.Lines(errs))
@@ -366,37 +398,37 @@ func alertStream(ctx context.Context, e *exercise.Env, ps []*sentProbe, since ti
 	for _, id := range ids {
 		if len(outAlerts[id]) > 0 {
 			return check.Fail("alerts on stderr only", "an ALERT on stdout: "+exercise.ShowLine(outAlerts[id][0].line),
-				"print alerts with print(..., file=sys.stderr)")
+				"print alerts with print(..., file=sys.stderr)"), nil
 		}
 		if len(errRecs[id]) > 0 {
-			return check.Fail("records on stdout only", "a record on stderr: "+exercise.ShowLine(errRecs[id][0].line), "print records to stdout")
+			return check.Fail("records on stdout only", "a record on stderr: "+exercise.ShowLine(errRecs[id][0].line), "print records to stdout"), nil
 		}
 		alertsSeen += len(errAlerts[id])
 		_ = outRecs
 	}
 	if alertsSeen == 0 {
-		return check.Fail("the 5xx probe's ALERT on stderr", "no alert on stderr", "print alerts with print(..., file=sys.stderr, flush=True)")
+		return check.Fail("the 5xx probe's ALERT on stderr", "no alert on stderr", "print alerts with print(..., file=sys.stderr, flush=True)"), nil
 	}
-	return check.Pass("alerts on stderr, none on stdout; no record on stderr")
+	return check.Pass("alerts on stderr, none on stdout; no record on stderr"), nil
 }
 
 // forwarderCheck: within two forwarder cycles the latest total equals the access log's line count, and the
-// forwarded batches add up to it.
-func forwarderCheck(ctx context.Context, e *exercise.Env) check.Verdict {
+// forwarded batches add up to it. err is an InfraError: the cluster failed.
+func forwarderCheck(ctx context.Context, e *exercise.Env) (check.Verdict, error) {
 	var total, sum, lines int
 	var haveTotal bool
 	var lastLog string
 	err := kube.Poll(ctx, e.Deadlines.Forwarder.Duration, time.Second, func(ctx context.Context) (bool, error) {
 		res, err := e.Exec(ctx, pod, web, []string{"wc", "-l", "/var/log/nginx/access.log"}, 10*time.Second)
 		if err != nil || res.ExitCode != 0 {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		if _, err := fmt.Sscanf(strings.TrimSpace(res.Stdout), "%d", &lines); err != nil {
 			return false, nil
 		}
 		log, err := e.Logs(ctx, pod, forwarder, kube.LogOptions{})
 		if err != nil {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		lastLog = log
 		total, sum, haveTotal = 0, 0, false
@@ -412,10 +444,10 @@ func forwarderCheck(ctx context.Context, e *exercise.Env) check.Verdict {
 		return haveTotal && total == lines && sum == total, nil
 	})
 	if err != nil && err != kube.ErrTimeout {
-		return check.Errorf("%v", err)
+		return check.Verdict{}, err
 	}
 	if err == nil {
-		return check.Pass("latest total %d = lines in access.log; batches add up to %d", total, sum)
+		return check.Pass("latest total %d = lines in access.log; batches add up to %d", total, sum), nil
 	}
 	tail := exercise.Lines(lastLog)
 	if len(tail) > 10 {
@@ -423,7 +455,7 @@ func forwarderCheck(ctx context.Context, e *exercise.Env) check.Verdict {
 	}
 	seen := fmt.Sprintf("access.log has %d lines; latest `Total entries processed:` %s; `Forwarding K new log entries` add up to %d", lines, totalText(total, haveTotal), sum)
 	return check.Fail(fmt.Sprintf("within %s the latest total to equal the line count of the shared access.log and the batches to add up to it", e.Deadlines.Forwarder.Duration),
-		seen, "count lines of the shared access.log each cycle (wc -l < file) and print the new ones and the total").With("log-forwarder's last lines:\n" + strings.Join(tail, "\n"))
+		seen, "count lines of the shared access.log each cycle (wc -l < file) and print the new ones and the total").With("log-forwarder's last lines:\n" + strings.Join(tail, "\n")), nil
 }
 
 func totalText(n int, ok bool) string {

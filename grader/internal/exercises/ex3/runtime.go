@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/sidecar-lab/grader/grader/internal/check"
@@ -40,19 +38,13 @@ var (
 // run is exercise 3's scenario: the app logs, the aggregator keeps a summary and an errors archive on the PVC,
 // and the summary survives the pod's deletion and re-creation.
 func run(ctx context.Context, e *exercise.Env) error {
-	ok, err := e.CheckReady(ctx, "ex3.ready", pod, e.Deadlines.ReadyWithPVC.Duration, func(ctx context.Context) (string, bool) {
-		pvc, err := e.Client.CoreV1().PersistentVolumeClaims(e.Namespace).Get(ctx, claim, metav1.GetOptions{})
-		if err != nil {
-			return "PVC " + claim + " missing (" + err.Error() + ")", false
-		}
-		if pvc.Status.Phase != corev1.ClaimBound {
-			return "PVC " + claim + " is " + string(pvc.Status.Phase) + ", not Bound", false
-		}
-		return "", true
-	})
-	if err != nil || !ok {
+	ok, err := e.CheckReadyWith(ctx, readyCheck(e))
+	if err != nil {
+		return err // the cluster failed: every check left is an error, none a failure
+	}
+	if !ok {
 		e.NotEvaluated(Definition.Checks, "the Pod (with its PVC) never became Ready")
-		return err
+		return nil
 	}
 	before, err := e.Restarts(ctx, pod)
 	if err != nil {
@@ -74,16 +66,31 @@ func run(ctx context.Context, e *exercise.Env) error {
 		}
 	} else {
 		e.Logf("application log at %s", appLog)
-		e.Rec.Set("ex3.app-output", appOutput(ctx, e, evidence))
-		e.Rec.Set("ex3.app-log", appLogCheck(ctx, e, appLog))
-		aggregate(ctx, e, appLog, evidence)
+		v, err := appOutput(ctx, e, evidence)
+		if err != nil {
+			return err
+		}
+		e.Rec.Set("ex3.app-output", v)
+		if v, err = appLogCheck(ctx, e, appLog); err != nil {
+			return err
+		}
+		e.Rec.Set("ex3.app-log", v)
+		if err := aggregate(ctx, e, appLog, evidence); err != nil {
+			return err
+		}
 	}
-	stable := e.Stable(ctx, pod, before)
+	stable, err := e.Stable(ctx, pod, before)
+	if err != nil {
+		return err
+	}
 	if err := persistence(ctx, e); err != nil {
 		return err
 	}
 	if stable.Status == "passed" && e.Rec.Has("ex3.persistence") {
-		stable = restartsAfter(ctx, e) // the re-created pod must not restart either
+		// the re-created pod must not restart either
+		if stable, err = restartsAfter(ctx, e); err != nil {
+			return err
+		}
 	}
 	e.Rec.Set("ex3.stable", stable)
 	return nil
@@ -104,6 +111,9 @@ func findAppLog(ctx context.Context, e *exercise.Env) (string, error) {
 	err := kube.Poll(ctx, e.Deadlines.ProbeLine.Duration, time.Second, func(ctx context.Context) (bool, error) {
 		for _, d := range dirs {
 			res, err := e.Exec(ctx, pod, aggregator, []string{"find", d, "-maxdepth", "4", "-name", "application.log", "-type", "f"}, 10*time.Second)
+			if kube.IsInfra(err) {
+				return false, err
+			}
 			if err != nil {
 				continue
 			}
@@ -120,24 +130,28 @@ func findAppLog(ctx context.Context, e *exercise.Env) (string, error) {
 	return found, nil
 }
 
-// appOutput: the app's "Generated log entry #n" lines reach its container log promptly (not block-buffered).
-func appOutput(ctx context.Context, e *exercise.Env, evidence func() []string) check.Verdict {
+// appOutput: the app's "Generated log entry #n" lines reach its container log promptly (not block-buffered). err
+// is an InfraError: the cluster failed.
+func appOutput(ctx context.Context, e *exercise.Env, evidence func() []string) (check.Verdict, error) {
 	var log string
 	err := kube.Poll(ctx, e.Deadlines.ProbeLine.Duration, time.Second, func(ctx context.Context) (bool, error) {
 		l, err := e.Logs(ctx, pod, app, kube.LogOptions{})
 		if err != nil {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		log = l
 		return generated.MatchString(l), nil
 	})
+	if kube.IsInfra(err) {
+		return check.Verdict{}, err
+	}
 	if err == nil {
 		m := generated.FindAllString(log, -1)
-		return check.Pass("app's log shows %q promptly", m[len(m)-1])
+		return check.Pass("app's log shows %q promptly", m[len(m)-1]), nil
 	}
 	return check.Fail(fmt.Sprintf("`Generated log entry #n` in app's container log within %s of the app logging", e.Deadlines.ProbeLine.Duration),
 		"none yet, though application.log is growing",
-		"Python block-buffers stdout when it is not a terminal: print(..., flush=True), python -u, or PYTHONUNBUFFERED=1").With(evidence()...)
+		"Python block-buffers stdout when it is not a terminal: print(..., flush=True), python -u, or PYTHONUNBUFFERED=1").With(evidence()...), nil
 }
 
 // appEntry is one parsed line of application.log.
@@ -181,13 +195,14 @@ type files struct {
 	errorsExist          bool
 }
 
-func appLogCheck(ctx context.Context, e *exercise.Env, appLog string) check.Verdict {
+// appLogCheck: application.log grows with well-formed lines. err is an InfraError: the cluster failed.
+func appLogCheck(ctx context.Context, e *exercise.Env, appLog string) (check.Verdict, error) {
 	var first, last []appEntry
 	var bad []string
 	err := kube.Poll(ctx, e.Deadlines.ProbeLine.Duration+5*time.Second, time.Second, func(ctx context.Context) (bool, error) {
 		var f files
 		if err := f.read(ctx, e, appLog); err != nil {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		entries, b := parseAppLog(f.app)
 		bad = b
@@ -198,35 +213,41 @@ func appLogCheck(ctx context.Context, e *exercise.Env, appLog string) check.Verd
 		return len(bad) == 0 && len(last) > len(first), nil
 	})
 	switch {
+	case kube.IsInfra(err):
+		return check.Verdict{}, err
 	case len(bad) > 0:
 		return check.Fail("every line of application.log as `YYYY-MM-DD HH:MM:SS,mmm - LEVEL - message`", exercise.ShowLine(bad[0]),
-			"configure logging with format='%(asctime)s - %(levelname)s - %(message)s'")
+			"configure logging with format='%(asctime)s - %(levelname)s - %(message)s'"), nil
 	case err != nil:
-		return check.Fail("application.log to grow", fmt.Sprintf("%d lines, then %d", len(first), len(last)), "the app must keep logging every few seconds")
+		return check.Fail("application.log to grow", fmt.Sprintf("%d lines, then %d", len(first), len(last)), "the app must keep logging every few seconds"), nil
 	}
-	return check.Pass("application.log grew from %d to %d well-formed lines", len(first), len(last))
+	return check.Pass("application.log grew from %d to %d well-formed lines", len(first), len(last)), nil
 }
 
-// aggregate waits for the app's first ERROR, then checks the summary and the errors archive on the PVC.
-func aggregate(ctx context.Context, e *exercise.Env, appLog string, evidence func() []string) {
+// aggregate waits for the app's first ERROR, then checks the summary and the errors archive on the PVC. It returns
+// an InfraError (the cluster failed) or nil.
+func aggregate(ctx context.Context, e *exercise.Env, appLog string, evidence func() []string) error {
 	var f files
 	// The lab's app logs its first ERROR after ten entries, 2-5 s apart.
 	err := kube.Poll(ctx, e.Deadlines.FirstError.Duration, time.Second, func(ctx context.Context) (bool, error) {
 		if err := f.read(ctx, e, appLog); err != nil {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		entries, _ := parseAppLog(f.app)
 		return count(entries, "ERROR") > 0, nil
 	})
 	e.Logf("waited for the app's first ERROR line: %v", err)
+	if kube.IsInfra(err) {
+		return err
+	}
 	if err != nil {
 		e.Rec.Set("ex3.errors-archive", check.Fail(fmt.Sprintf("an ERROR line in application.log within %s", e.Deadlines.FirstError.Duration),
 			"none", "keep the lab's app: every 10th entry is an ERROR").With(evidence()...))
 	}
 	var counts, archive check.Verdict
-	_ = kube.Poll(ctx, e.Deadlines.Aggregator.Duration, time.Second, func(ctx context.Context) (bool, error) {
+	err = kube.Poll(ctx, e.Deadlines.Aggregator.Duration, time.Second, func(ctx context.Context) (bool, error) {
 		if err := f.read(ctx, e, appLog); err != nil {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		entries, _ := parseAppLog(f.app)
 		counts = summaryCounts(f.summary, entries)
@@ -235,7 +256,11 @@ func aggregate(ctx context.Context, e *exercise.Env, appLog string, evidence fun
 	})
 	e.Rec.Set("ex3.summary-format", summaryFormat(f.summary))
 	e.Rec.Set("ex3.summary-counts", counts.With(tail("summary.log", f.summary, 8)))
+	if kube.IsInfra(err) {
+		return err
+	}
 	e.Rec.Set("ex3.errors-archive", archive.With(tail("errors.log", f.errors, 8)))
+	return nil
 }
 
 func count(entries []appEntry, level string) int {
@@ -342,6 +367,9 @@ func errorsArchive(f files, entries []appEntry) check.Verdict {
 func persistence(ctx context.Context, e *exercise.Env) error {
 	id := "ex3.persistence"
 	res, err := e.Exec(ctx, pod, aggregator, []string{"cat", summary}, 10*time.Second)
+	if kube.IsInfra(err) {
+		return err
+	}
 	if err != nil || res.ExitCode != 0 || len(exercise.Lines(res.Stdout)) == 0 {
 		e.Rec.Set(id, check.Fail("summary.log with lines before the pod is deleted", "none", "the aggregator writes /persistent-logs/summary.log on the PVC"))
 		return nil
@@ -363,18 +391,26 @@ func persistence(ctx context.Context, e *exercise.Env) error {
 		e.Rec.Set(id, check.Fail("the manifest to apply again", err.Error(), ""))
 		return nil
 	}
-	if _, err := e.WaitReady(ctx, pod, e.Deadlines.ReadyWithPVC.Duration); err != nil {
+	if p, err := e.WaitReady(ctx, pod, e.Deadlines.ReadyWithPVC.Duration); err != nil {
 		if err != kube.ErrTimeout {
 			return err
 		}
-		e.Rec.Set(id, check.Fail("the re-created pod Ready", "it was not within "+e.Deadlines.ReadyWithPVC.String(), "").With(e.Evidence(ctx, pod, exercise.EvidenceTail)...))
+		if err := exercise.MissingLabImage(p); err != nil {
+			return err
+		}
+		hint, err := diagnoseClaim(ctx, e)
+		if err != nil {
+			return err
+		}
+		e.Rec.Set(id, check.Fail("the re-created pod Ready", "it was not within "+e.Deadlines.ReadyWithPVC.String()+": "+kube.PodState(p), hint).
+			With(e.Evidence(ctx, pod, exercise.EvidenceTail)...))
 		return nil
 	}
 	var after []string
 	err = kube.Poll(ctx, e.Deadlines.Aggregator.Duration, time.Second, func(ctx context.Context) (bool, error) {
 		res, err := e.Exec(ctx, pod, aggregator, []string{"cat", summary}, 10*time.Second)
 		if err != nil || res.ExitCode != 0 {
-			return false, nil
+			return false, kube.OnlyInfra(err)
 		}
 		after = exercise.Lines(res.Stdout)
 		return len(after) > len(before) && equal(after[:len(before)], before), nil
@@ -396,17 +432,21 @@ func persistence(ctx context.Context, e *exercise.Env) error {
 	return nil
 }
 
-func restartsAfter(ctx context.Context, e *exercise.Env) check.Verdict {
+// restartsAfter: no container of the re-created pod restarted. err is an InfraError: the cluster failed.
+func restartsAfter(ctx context.Context, e *exercise.Env) (check.Verdict, error) {
 	r, err := e.Restarts(ctx, pod)
+	if kube.IsInfra(err) {
+		return check.Verdict{}, err
+	}
 	if err != nil {
-		return check.Fail("the re-created pod to exist", err.Error(), "")
+		return check.Fail("the re-created pod to exist", err.Error(), ""), nil
 	}
 	for c, n := range r {
 		if n > 0 {
-			return check.Fail("no restart of the re-created pod's containers", fmt.Sprintf("%s restarted %d times", c, n), "").With(e.Evidence(ctx, pod, exercise.EvidenceTail)...)
+			return check.Fail("no restart of the re-created pod's containers", fmt.Sprintf("%s restarted %d times", c, n), "").With(e.Evidence(ctx, pod, exercise.EvidenceTail)...), nil
 		}
 	}
-	return check.Pass("no container restarted (before or after the re-creation)")
+	return check.Pass("no container restarted (before or after the re-creation)"), nil
 }
 
 func equal(a, b []string) bool {
