@@ -35,7 +35,8 @@ test: cluster ## All tests; the e2e suites need the cluster (CI=true makes a mis
 	$(GO) test -count=1 -timeout 60m ./...
 
 test-unit: ## Tests that need no cluster
-	$(GO) test -count=1 ./grader/...
+	$(GO) test -count=1 ./grader/... ./deploy/ ./tests/static/ ./tests/github/ ./tests/classreport/
+	$(GO) test -count=1 -short ./tests/hostile/
 
 bench: cluster ## Grade reference/ 5 times on the warm cluster: median wall time per exercise and in total
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkGradeReference -benchtime 5x -timeout 30m ./tests/grading/

@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sidecar-lab/grader/grader/internal/check"
 	"github.com/sidecar-lab/grader/grader/internal/exercise"
 	"github.com/sidecar-lab/grader/grader/internal/submission"
+	"github.com/sidecar-lab/grader/grader/result"
 )
 
 // Lab reads the lab's own manifest for d (from grader/internal/exercises/testdata/lab, relative to an exercise
@@ -60,4 +62,25 @@ func Grade(t *testing.T, d *exercise.Definition, manifest, ext string) map[strin
 		out[id] = fn(f)
 	}
 	return out
+}
+
+// AssertStatic checks every static check of d in got: a check named in failed must fail, with the text
+// failed[id] in its message or hint, an "expected ..." message and a hint; every other static check must pass.
+func AssertStatic(t *testing.T, d *exercise.Definition, got map[string]check.Verdict, failed map[string]string) {
+	t.Helper()
+	for _, s := range d.Checks {
+		if s.Kind != result.Static {
+			continue
+		}
+		v := got[s.ID]
+		want, fails := failed[s.ID]
+		if !fails {
+			assert.Equal(t, result.Passed, v.Status, "%s: %s", s.ID, v.Message)
+			continue
+		}
+		require.Equal(t, result.Failed, v.Status, "%s: %s", s.ID, v.Message)
+		assert.Contains(t, strings.ToLower(v.Message+" | "+v.Hint), strings.ToLower(want), s.ID)
+		assert.True(t, strings.HasPrefix(v.Message, "expected "), s.ID)
+		assert.NotEmpty(t, v.Hint, "%s has no hint", s.ID)
+	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/sidecar-lab/grader/grader/internal/check"
 	"github.com/sidecar-lab/grader/grader/internal/exercise/exercisetest"
-	"github.com/sidecar-lab/grader/grader/result"
 )
 
 // lab, edit, editAll and grade are this exercise's shorthands for the shared helpers in exercisetest.
@@ -110,21 +109,7 @@ func TestStatic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := grade(t, tt.yaml)
-			for _, s := range Definition.Checks {
-				if s.Kind != result.Static {
-					continue
-				}
-				v := got[s.ID]
-				want, fails := tt.failed[s.ID]
-				if !fails {
-					assert.Equal(t, result.Passed, v.Status, "%s: %s", s.ID, v.Message)
-					continue
-				}
-				require.Equal(t, result.Failed, v.Status, "%s: %s", s.ID, v.Message)
-				assert.Contains(t, strings.ToLower(v.Message+" | "+v.Hint), strings.ToLower(want), s.ID)
-				assert.NotEmpty(t, v.Hint, "%s has no hint", s.ID)
-			}
+			exercisetest.AssertStatic(t, &Definition, grade(t, tt.yaml), tt.failed)
 		})
 	}
 }
