@@ -27,6 +27,7 @@ import (
 	"github.com/sidecar-lab/grader/grader/internal/exercises/ex2"
 	"github.com/sidecar-lab/grader/grader/internal/exercises/ex3"
 	"github.com/sidecar-lab/grader/grader/internal/kube"
+	"github.com/sidecar-lab/grader/grader/internal/probe"
 	"github.com/sidecar-lab/grader/grader/internal/rubric"
 	"github.com/sidecar-lab/grader/grader/internal/submission"
 	"github.com/sidecar-lab/grader/grader/result"
@@ -53,6 +54,8 @@ type Options struct {
 	Progress   func(exercise string, c result.Check)
 	Log        io.Writer
 	Limits     submission.Limits
+	// RunID labels this grading's namespaces (LabelRun); random by default.
+	RunID string
 	// ExerciseTimeout bounds one exercise's runtime scenario (wall clock); past it, its remaining checks are errors.
 	ExerciseTimeout time.Duration
 }
@@ -92,6 +95,9 @@ func WithProgress(f func(exercise string, c result.Check)) Option {
 	return func(o *Options) { o.Progress = f }
 }
 
+// WithRunID sets the value of the LabelRun label on this grading's namespaces (a Kubernetes label value).
+func WithRunID(id string) Option { return func(o *Options) { o.RunID = id } }
+
 // WithExerciseTimeout bounds each exercise's wall-clock time (default 8 minutes).
 func WithExerciseTimeout(d time.Duration) Option { return func(o *Options) { o.ExerciseTimeout = d } }
 
@@ -104,6 +110,9 @@ func Grade(ctx context.Context, dir string, opts ...Option) *result.Submission {
 	o := &Options{Rubric: rubric.Default(), Log: io.Discard, Limits: submission.DefaultLimits, ExerciseTimeout: 8 * time.Minute}
 	for _, f := range opts {
 		f(o)
+	}
+	if o.RunID == "" {
+		o.RunID = probe.NewRun()
 	}
 	t0 := time.Now()
 	s := &result.Submission{GraderVersion: Version, Submission: dir, Rubric: o.Rubric.Name, StartedAt: t0.UTC()}
@@ -222,7 +231,7 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 			"remove the refused objects or fields; the lab needs none of them"))
 		return
 	}
-	ns, err := createNamespace(ctx, g.cs, d.ID)
+	ns, err := createNamespace(ctx, g.cs, d.ID, g.o.RunID)
 	if ns != "" && !g.o.Keep {
 		defer func() {
 			if err := deleteNamespace(ctx, g.cs, ns); err != nil {

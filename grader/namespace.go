@@ -20,6 +20,7 @@ import (
 const (
 	LabelManaged     = "sidecar-lab.grader/managed"
 	LabelExercise    = "sidecar-lab.grader/exercise"
+	LabelRun         = "sidecar-lab.grader/run" // one value per Grade call (WithRunID), to find one run's namespaces
 	AnnotationExpiry = "sidecar-lab.grader/expires"
 )
 
@@ -28,11 +29,11 @@ const namespaceTTL = 30 * time.Minute
 
 // createNamespace makes an exercise's namespace: labelled, Pod Security "baseline" enforced (the cluster's own guard
 // behind our policy check), a ResourceQuota and a LimitRange so that a submission cannot starve the node.
-func createNamespace(ctx context.Context, cs kubernetes.Interface, exercise string) (string, error) {
+func createNamespace(ctx context.Context, cs kubernetes.Interface, exercise, run string) (string, error) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		GenerateName: "sidecar-lab-" + exercise + "-",
 		Labels: map[string]string{
-			LabelManaged: "true", LabelExercise: exercise,
+			LabelManaged: "true", LabelExercise: exercise, LabelRun: run,
 			"pod-security.kubernetes.io/enforce": "baseline",
 			"pod-security.kubernetes.io/warn":    "restricted",
 		},

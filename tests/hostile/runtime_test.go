@@ -85,15 +85,15 @@ func peakRSS(t *testing.T) uint64 {
 	return 0
 }
 
-// liveManaged lists the grader's namespaces (label sidecar-lab.grader/managed=true) that are not being deleted
-// and were created at or after since.
-func liveManaged(t *testing.T, cs kubernetes.Interface, since time.Time) []string {
+// liveManaged lists the namespaces of one grading run (label sidecar-lab.grader/run=run) that are not being
+// deleted. Other suites may grade on the same cluster at the same time: only this run's namespaces count.
+func liveManaged(t *testing.T, cs kubernetes.Interface, run string) []string {
 	t.Helper()
-	l, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: grader.LabelManaged + "=true"})
+	l, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: grader.LabelRun + "=" + run})
 	require.NoError(t, err)
 	var out []string
 	for _, ns := range l.Items {
-		if ns.DeletionTimestamp == nil && !ns.CreationTimestamp.Time.Before(since.Truncate(time.Second)) {
+		if ns.DeletionTimestamp == nil {
 			out = append(out, ns.Name+" ("+string(ns.Status.Phase)+")")
 		}
 	}
@@ -124,8 +124,8 @@ func TestFloodingSidecarIsContained(t *testing.T) {
 	needCluster(t)
 	cs := clientset(t)
 	dir := submission(t, map[string]string{"basic-sidecar.yaml": floodingBasic(t)})
-	t0 := time.Now()
-	s := grade(t, "flood", dir, grader.WithExercises("ex1"))
+	run := "hostile-flood-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	s := grade(t, "flood", dir, grader.WithExercises("ex1"), grader.WithRunID(run))
 
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -143,7 +143,7 @@ func TestFloodingSidecarIsContained(t *testing.T) {
 		}
 	}
 
-	assert.Empty(t, liveManaged(t, cs, t0), "the flood's namespace is being deleted once graded")
+	assert.Empty(t, liveManaged(t, cs, run), "the flood's namespace is being deleted once graded")
 	assertNothingOutside(t, cs, []string{"web-with-sidecar"}, []string{"web-content"})
 
 	ref := grade(t, "reference-after-flood", reference)

@@ -20,7 +20,7 @@ func TestDefault(t *testing.T) {
 	assert.Equal(t, 90*time.Second, d.Ready.Duration)
 	assert.Equal(t, 120*time.Second, d.ReadyWithPVC.Duration)
 	assert.Equal(t, 10*time.Second, d.ProbeLine.Duration)
-	assert.Equal(t, 10*time.Second, d.GracefulStop.Duration)
+	assert.Equal(t, 20*time.Second, d.GracefulStop.Duration, "10 s of margin below the 30 s grace a SIGTERM-ignoring pod costs")
 	for name, v := range map[string]Duration{"forwarder": d.Forwarder, "aggregator": d.Aggregator, "first_error": d.FirstError} {
 		assert.Positive(t, v.Duration, name)
 	}
