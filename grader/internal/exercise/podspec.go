@@ -123,58 +123,46 @@ func IsEmptyDir(v *corev1.Volume) bool {
 	return len(k) == 1 && k[0] == "emptyDir"
 }
 
-// EmptyDirVolumes returns the names of the pod's emptyDir volumes.
-func EmptyDirVolumes(pod *corev1.Pod) []string {
-	var out []string
+// volumesWhere returns the names of the pod's volumes for which match is true.
+func volumesWhere(pod *corev1.Pod, match func(v *corev1.Volume) bool) []string {
 	if pod == nil {
 		return nil
 	}
+	var out []string
 	for i := range pod.Spec.Volumes {
-		if IsEmptyDir(&pod.Spec.Volumes[i]) {
+		if match(&pod.Spec.Volumes[i]) {
 			out = append(out, pod.Spec.Volumes[i].Name)
 		}
 	}
 	return out
 }
 
+// EmptyDirVolumes returns the names of the pod's emptyDir volumes.
+func EmptyDirVolumes(pod *corev1.Pod) []string { return volumesWhere(pod, IsEmptyDir) }
+
 // ConfigMapVolumes returns the names of the pod's volumes that project ConfigMap configMap (a configMap volume, or a
 // projected volume with that ConfigMap among its sources).
 func ConfigMapVolumes(pod *corev1.Pod, configMap string) []string {
-	var out []string
-	if pod == nil {
-		return nil
-	}
-	for i := range pod.Spec.Volumes {
-		v := &pod.Spec.Volumes[i]
+	return volumesWhere(pod, func(v *corev1.Volume) bool {
 		if v.ConfigMap != nil && v.ConfigMap.Name == configMap {
-			out = append(out, v.Name)
-			continue
+			return true
 		}
 		if v.Projected != nil {
 			for _, s := range v.Projected.Sources {
 				if s.ConfigMap != nil && s.ConfigMap.Name == configMap {
-					out = append(out, v.Name)
-					break
+					return true
 				}
 			}
 		}
-	}
-	return out
+		return false
+	})
 }
 
 // ClaimVolumes returns the names of the pod's volumes that use PersistentVolumeClaim claim.
 func ClaimVolumes(pod *corev1.Pod, claim string) []string {
-	var out []string
-	if pod == nil {
-		return nil
-	}
-	for i := range pod.Spec.Volumes {
-		v := &pod.Spec.Volumes[i]
-		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim {
-			out = append(out, v.Name)
-		}
-	}
-	return out
+	return volumesWhere(pod, func(v *corev1.Volume) bool {
+		return v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim
+	})
 }
 
 // Mounts returns the volume mounts of the long-running container named container (nil when it is missing).
