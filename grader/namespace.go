@@ -119,8 +119,7 @@ func CollectLeftovers(ctx context.Context, cs kubernetes.Interface) (int, error)
 	}
 	n := 0
 	for _, ns := range l.Items {
-		exp, err := strconv.ParseInt(ns.Annotations[AnnotationExpiry], 10, 64)
-		if err == nil && time.Now().Unix() < exp || ns.DeletionTimestamp != nil {
+		if ns.DeletionTimestamp != nil || !expired(ns, time.Now()) {
 			continue
 		}
 		if err := deleteNamespace(ctx, cs, ns.Name); err == nil {
@@ -128,6 +127,16 @@ func CollectLeftovers(ctx context.Context, cs kubernetes.Interface) (int, error)
 		}
 	}
 	return n, nil
+}
+
+// expired reports whether a managed namespace has outlived its expiry annotation. A namespace without a readable
+// annotation (made by another tool that borrowed the label, or by hand) gets namespaceTTL from its creation, so a
+// namespace some other run has just created is never taken from under it.
+func expired(ns corev1.Namespace, now time.Time) bool {
+	if exp, err := strconv.ParseInt(ns.Annotations[AnnotationExpiry], 10, 64); err == nil {
+		return now.Unix() >= exp
+	}
+	return now.Sub(ns.CreationTimestamp.Time) >= namespaceTTL
 }
 
 func init() { probe.Version = Version }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,8 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/sidecar-lab/grader/grader"
 )
 
 type nsKey struct{}
@@ -27,7 +30,8 @@ type nsKey struct{}
 func withNamespace(f *features.FeatureBuilder) *features.FeatureBuilder {
 	return f.Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		cs := clientset(t, cfg)
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "smoke-" + rand.String(6), Labels: map[string]string{"sidecar-lab.grader/managed": "true"}}}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "smoke-" + rand.String(6), Labels: map[string]string{grader.LabelManaged: "true"},
+			Annotations: map[string]string{grader.AnnotationExpiry: strconv.FormatInt(time.Now().Add(30*time.Minute).Unix(), 10)}}}
 		_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 		require.NoError(t, err)
 		require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
