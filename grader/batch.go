@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -188,6 +189,12 @@ func GradeClass(ctx context.Context, dir string, co ClassOptions, opts ...Option
 		return nil, err
 	}
 	o := options(opts)
+	if !o.StaticOnly && o.RESTConfig != nil && o.CPUBudget == nil {
+		// One budget for the whole class: submissions graded at once never hold more CPU than the cluster had free.
+		if b, _, err := MeasureCPUBudget(ctx, opts...); err == nil {
+			opts = append(opts[:len(opts):len(opts)], WithCPUBudget(b))
+		}
+	}
 	c := &ClassResult{Dir: dir, StartedAt: time.Now().UTC(), Parallel: max(co.Parallel, 1), Rubric: o.Rubric.Name}
 	for _, d := range Exercises() {
 		if len(o.Exercises) == 0 || contains(o.Exercises, d.ID) {
@@ -317,10 +324,11 @@ func shortDuration(d time.Duration) string {
 
 // DefaultParallel chooses how many submissions of the class in dir to grade at once, and says why. On a cluster
 // (opts hold a REST config) it is the CPU the schedulable nodes have left (allocatable minus the requests of the pods
-// not yet finished) divided by the CPU one submission requests: the most any submission of the class requests, its
-// three exercises' pods together (a container without a request counts its limit, else the namespace's default
-// request; an exercise counts at most its namespace's quota), or FallbackSubmissionCPU when no manifest declares a
-// pod. The largest, not a typical, submission is used so that no student's pod waits for CPU past its deadline.
+// not yet finished) divided by the CPU a typical submission requests: the median over the class of its exercises'
+// pods together (a container without a request counts its limit, else the namespace's default request; an exercise
+// counts at most its namespace's quota), or FallbackSubmissionCPU when no manifest declares a pod. A hungrier
+// submission does not make its pods wait Pending past their deadline: GradeClass shares a CPUBudget among the
+// exercises graded at once, and an exercise starts only when the budget holds its requests.
 // Static-only, it is one per CPU of this machine. Either way it is at least 1 and at most MaxDefaultParallel. When
 // the cluster cannot be read, it returns 1, the reason, and the error.
 func DefaultParallel(ctx context.Context, dir string, opts ...Option) (int, string, error) {
@@ -354,11 +362,12 @@ func clusterParallel(ctx context.Context, cs kubernetes.Interface, dir string, o
 		float64(free)/1000, why, float64(perSub)/1000, who, float64(free)/float64(perSub), MaxDefaultParallel), nil
 }
 
-// classRequest is the CPU (millicores) the hungriest submission of dir requests, and a phrase saying whose it is.
+// classRequest is the CPU (millicores) a typical submission of dir requests (the median of those that declare a
+// pod), and a phrase saying so. GradeClass's CPU budget, not this number, keeps a hungrier submission from starting
+// while others hold the CPU it needs.
 func classRequest(dir string, o *Options) (int64, string) {
 	names, _ := ListSubmissions(dir)
-	var most int64
-	who := ""
+	var reqs []int64
 	for _, n := range names {
 		var sum int64
 		for _, d := range Exercises() {
@@ -369,22 +378,17 @@ func classRequest(dir string, o *Options) (int64, string) {
 			if f.Err != nil {
 				continue // refused or unreadable: nothing of it runs
 			}
-			var ex int64
-			for _, obj := range f.Objects {
-				if obj.Pod != nil {
-					ex += podMilliCPU(&obj.Pod.Spec, defaultRequestMilliCPU)
-				}
-			}
-			sum += min(ex, quotaMilliCPU)
+			sum += exerciseMilliCPU(f)
 		}
-		if sum > most {
-			most, who = sum, "the most of the class: "+printable(n)
+		if sum > 0 {
+			reqs = append(reqs, sum)
 		}
 	}
-	if most == 0 {
+	if len(reqs) == 0 {
 		return int64(FallbackSubmissionCPU * 1000), "no pod found in the manifests: the fallback"
 	}
-	return most, who
+	slices.Sort(reqs)
+	return reqs[len(reqs)/2], fmt.Sprintf("the median of %d submissions", len(reqs))
 }
 
 // podMilliCPU is the CPU a pod requests, as the scheduler counts it: its containers (and sidecar init containers)

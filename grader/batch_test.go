@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/sidecar-lab/grader/grader/internal/submission"
 	"github.com/sidecar-lab/grader/grader/report"
 	"github.com/sidecar-lab/grader/grader/result"
 )
@@ -242,17 +243,90 @@ func TestPodMilliCPU(t *testing.T) {
 func TestClassRequest(t *testing.T) {
 	dir := class(t)
 	got, who := classRequest(dir, options(nil))
-	// reference: ex1 50m+25m, ex2 50m+100m+25m, ex3 50m+25m.
+	// reference: ex1 50m+25m, ex2 50m+100m+25m, ex3 50m+25m; missing-persistent has no ex3: 250m.
 	assert.Equal(t, int64(325), got)
-	assert.Contains(t, who, "the most of the class")
+	assert.Equal(t, "the median of 4 submissions", who)
 	got, _ = classRequest(dir, options([]Option{WithExercises("ex1")}))
 	assert.Equal(t, int64(75), got)
+
+	// One hungry submission does not set the pace of the class (the CPU budget holds it back instead); its
+	// exercises count at most their namespace's quota.
+	hungry := filepath.Join(dir, "hungry")
+	require.NoError(t, os.Mkdir(hungry, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(hungry, "basic-sidecar.yaml"), []byte(`apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - {name: c, image: busybox:1.35, resources: {requests: {cpu: "7"}}}
+`), 0o644))
+	f := submission.Load(hungry, "basic-sidecar", submission.DefaultLimits)
+	require.NoError(t, f.Err)
+	assert.Equal(t, int64(quotaMilliCPU), exerciseMilliCPU(f))
+	got, who = classRequest(dir, options(nil))
+	assert.Equal(t, int64(325), got)
+	assert.Equal(t, "the median of 5 submissions", who)
 
 	empty := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(empty, "nobody"), 0o755))
 	got, who = classRequest(empty, options(nil))
 	assert.Equal(t, int64(FallbackSubmissionCPU*1000), got)
 	assert.Contains(t, who, "fallback")
+}
+
+func TestCPUBudget(t *testing.T) {
+	ctx := context.Background()
+	b := NewCPUBudget(1000)
+	var waited []int64
+	wait := func(need, total int64) { waited = append(waited, need) }
+	r1, err := b.acquire(ctx, 600, wait)
+	require.NoError(t, err)
+	r2, err := b.acquire(ctx, 400, wait)
+	require.NoError(t, err)
+	assert.Empty(t, waited, "1000m fit in the budget without waiting")
+
+	got := make(chan struct{})
+	go func() {
+		r3, err := b.acquire(ctx, 5000, wait) // more than the budget: runs alone, holding all of it
+		if err == nil {
+			close(got)
+			r3()
+		}
+	}()
+	select {
+	case <-got:
+		t.Fatal("an exercise started while others held the CPU it needs")
+	case <-time.After(100 * time.Millisecond):
+	}
+	r1()
+	select {
+	case <-got:
+		t.Fatal("an exercise needing the whole budget started while 400m were still held")
+	case <-time.After(100 * time.Millisecond):
+	}
+	r2()
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hungry exercise never started once the budget was free")
+	}
+	assert.Equal(t, []int64{1000}, waited, "the wait is reported once, with the need capped at the budget")
+
+	cctx, cancel := context.WithCancel(ctx)
+	hold, err := b.acquire(ctx, 1000, nil)
+	require.NoError(t, err)
+	cancel()
+	_, err = b.acquire(cctx, 1, nil)
+	assert.ErrorIs(t, err, context.Canceled, "a cancelled grading stops waiting")
+	hold()
+
+	var none *CPUBudget
+	r, err := none.acquire(ctx, 1<<40, nil)
+	require.NoError(t, err)
+	r()
+	r, err = NewCPUBudget(0).acquire(ctx, 100, func(int64, int64) { t.Error("a zero budget never waits") })
+	require.NoError(t, err)
+	r()
 }
 
 func node(name string, alloc string, ready bool, taints ...corev1.Taint) *corev1.Node {
@@ -284,7 +358,7 @@ func TestClusterParallel(t *testing.T) {
 	require.NoError(t, err)
 	// (2000m - 750m - 100m) / 325m = 3.5
 	assert.Equal(t, 3, n)
-	assert.Equal(t, "1.15 CPU free (2.00 allocatable on 1 node(s) − 0.85 requested by 2 pods) ÷ 0.33 CPU requested per submission (the most of the class: "+hostileName+") = 3.5, kept within 1..4", why)
+	assert.Equal(t, "1.15 CPU free (2.00 allocatable on 1 node(s) − 0.85 requested by 2 pods) ÷ 0.33 CPU requested per submission (the median of 4 submissions) = 3.5, kept within 1..4", why)
 
 	big := fake.NewClientset(node("big", "64", true))
 	n, why, err = clusterParallel(context.Background(), big, dir, options(nil))

@@ -49,6 +49,8 @@ type fakeAPIServer struct {
 	srv  *httptest.Server
 	mode outage
 	gone atomic.Bool
+	// pending keeps every pod Pending (its containers never start), for the wall-clock limits' tests.
+	pending bool
 
 	mu      sync.Mutex
 	objects map[string]map[string]any // "ns/resource/name" → object
@@ -176,6 +178,9 @@ func (f *fakeAPIServer) serve(w http.ResponseWriter, r *http.Request) {
 		switch resource {
 		case "pods":
 			obj["status"] = readyStatus(obj)
+			if f.pending {
+				obj["status"] = map[string]any{"phase": "Pending"}
+			}
 		case "persistentvolumeclaims":
 			obj["status"] = map[string]any{"phase": "Bound"}
 		}
@@ -259,4 +264,29 @@ func testOutage(t *testing.T, mode outage, cause []string, exercises []string) {
 	}
 	assert.Greater(t, errored, 0)
 	assert.Equal(t, result.Error, s.Find("adv.graceful-stop").Status, "no pod could be timed: not evaluated, an error")
+}
+
+// TestSubmissionWallClockLimit: a grading that runs past its submission's wall-clock limit (here, pods that never
+// start and a 3 s limit) stops there, with every runtime check still open an error that names the limit.
+func TestSubmissionWallClockLimit(t *testing.T) {
+	f := newFakeAPIServer(t, unavailable)
+	f.pending = true
+	t0 := time.Now()
+	s := Grade(context.Background(), "../reference", WithRESTConfig(f.config()), WithSubmissionTimeout(3*time.Second))
+	took := time.Since(t0)
+	assert.Less(t, took, 45*time.Second, "the limit stops the grading (the ready deadline alone is 90 s)")
+	assert.Equal(t, result.StatusError, s.Status)
+	assert.Equal(t, report.ExitError, report.ExitCode(s, 0))
+	require.NotNil(t, s.Error)
+	assert.Contains(t, *s.Error, "ran past its wall-clock limit of 3s")
+	for _, e := range s.Exercises {
+		for _, c := range e.Checks {
+			switch {
+			case c.Kind == result.Static:
+				assert.NotEqual(t, result.Error, c.Status, "%s: static checks need no cluster", c.ID)
+			case e.ID != AdvisoryID:
+				assert.Equal(t, result.Error, c.Status, "%s: %s", c.ID, c.Message)
+			}
+		}
+	}
 }

@@ -58,6 +58,11 @@ type Options struct {
 	RunID string
 	// ExerciseTimeout bounds one exercise's runtime scenario (wall clock); past it, its remaining checks are errors.
 	ExerciseTimeout time.Duration
+	// SubmissionTimeout bounds the whole grading of one submission (wall clock, waiting for the CPU budget
+	// included); past it, every check still running is an error.
+	SubmissionTimeout time.Duration
+	// CPUBudget, when set, is where each exercise takes its pods' CPU requests from before it is applied.
+	CPUBudget *CPUBudget
 }
 
 // Option is a functional option for Grade.
@@ -84,6 +89,16 @@ func WithKubeconfig(path, context string) (Option, error) {
 // WithStaticOnly runs no runtime check: they are reported skipped.
 func WithStaticOnly() Option { return func(o *Options) { o.StaticOnly = true } }
 
+// WithRubricFile applies the instructor's rubric file at path (points, disabled checks, deadlines; the format of
+// `grader --rubric FILE`).
+func WithRubricFile(path string) (Option, error) {
+	r, err := rubric.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return WithRubric(r), nil
+}
+
 // WithRubric applies an instructor's rubric.
 func WithRubric(r *rubric.Rubric) Option { return func(o *Options) { o.Rubric = r } }
 
@@ -101,16 +116,36 @@ func WithRunID(id string) Option { return func(o *Options) { o.RunID = id } }
 // WithExerciseTimeout bounds each exercise's wall-clock time (default 8 minutes).
 func WithExerciseTimeout(d time.Duration) Option { return func(o *Options) { o.ExerciseTimeout = d } }
 
+// WithSubmissionTimeout bounds the whole grading of one submission (default DefaultSubmissionTimeout).
+func WithSubmissionTimeout(d time.Duration) Option {
+	return func(o *Options) { o.SubmissionTimeout = d }
+}
+
+// DefaultExerciseTimeout and DefaultSubmissionTimeout are the wall-clock limits of one exercise's runtime scenario
+// and of one submission's whole grading. The slowest correct exercise (ex3) takes about a minute; a broken one waits
+// out its deadlines in a few minutes.
+const (
+	DefaultExerciseTimeout   = 8 * time.Minute
+	DefaultSubmissionTimeout = 15 * time.Minute
+)
+
+// errSubmissionTimeout is the cause of a grading's context when WithSubmissionTimeout's limit passes.
+var errSubmissionTimeout = errors.New("the submission's grading ran past its wall-clock limit")
+
 // WithLog sets where debug lines go (default: discarded).
 func WithLog(w io.Writer) Option { return func(o *Options) { o.Log = w } }
 
 // Grade grades the submission in dir. It always returns a result; Status is "error" (and the matching checks are
 // in error) when the grader or the cluster failed.
 func Grade(ctx context.Context, dir string, opts ...Option) *result.Submission {
-	o := &Options{Rubric: rubric.Default(), Log: io.Discard, Limits: submission.DefaultLimits, ExerciseTimeout: 8 * time.Minute}
+	o := &Options{Rubric: rubric.Default(), Log: io.Discard, Limits: submission.DefaultLimits,
+		ExerciseTimeout: DefaultExerciseTimeout, SubmissionTimeout: DefaultSubmissionTimeout}
 	for _, f := range opts {
 		f(o)
 	}
+	ctx, cancel := context.WithTimeoutCause(ctx, o.SubmissionTimeout,
+		fmt.Errorf("%w of %s", errSubmissionTimeout, o.SubmissionTimeout))
+	defer cancel()
 	if o.RunID == "" {
 		o.RunID = probe.NewRun()
 	}
@@ -231,6 +266,14 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 			"remove the refused objects or fields; the lab needs none of them"))
 		return
 	}
+	release, err := g.o.CPUBudget.acquire(ctx, exerciseMilliCPU(f), func(need, total int64) {
+		g.logf("%s: waiting for %.2f CPU of the %.2f the batch shares (other exercises hold the rest)", d.ID, float64(need)/1000, float64(total)/1000)
+	})
+	if err != nil {
+		rec.SetRest(d.Checks, result.Runtime, check.Errorf("interrupted while waiting for CPU on the cluster: %v", context.Cause(ctx)))
+		return
+	}
+	defer release() // after the namespace's deletion below has been started, and the pods stopped
 	ns, err := createNamespace(ctx, g.cs, d.ID, g.o.RunID)
 	if ns != "" && !g.o.Keep {
 		defer func() {
@@ -265,13 +308,17 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 		}
 		return
 	}
-	sctx, cancel := context.WithTimeout(ctx, g.o.ExerciseTimeout)
+	t0 := time.Now()
+	sctx, cancel := context.WithTimeoutCause(ctx, g.o.ExerciseTimeout,
+		fmt.Errorf("the %s scenario ran past its wall-clock limit of %s", d.ID, g.o.ExerciseTimeout))
 	err = g.safeRun(sctx, d, env)
 	expired := errors.Is(sctx.Err(), context.DeadlineExceeded) // read before cancel, which sets Canceled
 	cancel()
 	switch {
 	case expired && ctx.Err() == nil:
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("the %s scenario ran past its wall-clock limit of %s (last error: %v)", d.ID, g.o.ExerciseTimeout, err))
+	case errors.Is(context.Cause(ctx), errSubmissionTimeout):
+		rec.SetRest(d.Checks, result.Runtime, check.Errorf("%v (last error: %v)", context.Cause(ctx), err))
 	case err != nil && (kube.IsInfra(err) || ctx.Err() != nil):
 		g.noteInfra(d.ID, err)
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("%v", err))
@@ -280,6 +327,7 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 	default:
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("not evaluated by the %s scenario (a grader bug)", d.ID))
 	}
+	g.blameDisruption(ctx, d, sess, rec, t0, kube.IsInfra(err))
 	// adv.graceful-stop: every pod still there is stopped and timed (one the scenario stopped itself is skipped).
 	for _, o := range f.Objects {
 		if o.Kind == "Pod" && !g.stops.Has(d.ID, o.Name) {
@@ -291,6 +339,60 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 			}
 		}
 	}
+}
+
+// disruptionWait is how long blameDisruption waits for the cluster to record a node's disruption after a
+// scenario met a cluster failure (a restarting kubelet posts its "Starting" event once it is back).
+const disruptionWait = 60 * time.Second
+
+// blameDisruption turns the failed and errored runtime verdicts of exercise d into grader errors naming the cause
+// when a node of its pods restarted or went NotReady since t0: the student's pods were not the problem. It looks
+// once when the scenario ended normally, and for up to disruptionWait when it met a cluster failure (infra) while
+// the API server answers; when the API server does not, its failure is the cause the verdicts already name.
+func (g *grading) blameDisruption(ctx context.Context, d *exercise.Definition, sess *kube.Session, rec *check.Recorder, t0 time.Time, infra bool) {
+	bad := false
+	for _, sp := range d.Checks {
+		if v, ok := rec.Get(sp.ID); ok && sp.Kind == result.Runtime && (v.Status == result.Failed || v.Status == result.Error) {
+			bad = true
+		}
+	}
+	if !bad || ctx.Err() != nil {
+		return
+	}
+	wait := time.Duration(0)
+	if infra {
+		wait = disruptionWait
+	}
+	var what string
+	deadline := time.Now().Add(wait)
+	for {
+		w, err := sess.NodeDisruption(ctx, t0)
+		if err != nil {
+			return // the API server itself fails: that is the cause the verdicts already name
+		}
+		if w != "" {
+			what = w
+			break
+		}
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+	g.logf("%s: the cluster was disrupted during the grading: %s", d.ID, what)
+	g.noteInfra(d.ID, kube.Infra("the cluster was disrupted: %s", what))
+	rec.Revise(d.Checks, result.Runtime, func(v check.Verdict) (check.Verdict, bool) {
+		if v.Status != result.Failed && v.Status != result.Error {
+			return v, false
+		}
+		nv := check.Errorf("the cluster was disrupted during the grading, so this check could not be judged: %s (it had found: %s)", what, v.Message)
+		nv.Evidence = v.Evidence
+		return nv, true
+	})
 }
 
 func (g *grading) safeRun(ctx context.Context, d *exercise.Definition, env *exercise.Env) (err error) {

@@ -4,7 +4,9 @@
 #                 (37 submissions by default) in a temporary directory, grades it with
 #                 `grader --submissions DIR --out $(BENCH_OUT)` under GNU time (`/usr/bin/time -v`, Debian's `time`
 #                 package, installed when missing), and prints the wall time, the submissions graded per minute and
-#                 the grader's peak RSS. The grader is built first and the binary timed, rather than timing
+#                 the grader's peak RSS, then checks every verdict (tests/internal/expect/verifyclass: each copy of
+#                 reference/ full marks, each fixture exactly its expected.yaml, no grading errored; exit 1
+#                 otherwise). The grader is built first and the binary timed, rather than timing
 #                 `go run ./grader/cmd/grader`: GNU time reports the largest RSS of the process tree, and under
 #                 `go run` that can be the compiler's or the linker's, not the grader's.
 #                 BENCH_PARALLEL sets --parallel (empty: the grader chooses from the cluster's free CPU);
@@ -53,4 +55,5 @@ bench-class: cluster ## Grade 20 copies of reference/ and the broken fixtures as
 		awk -F, 'NR > 1 { st[$$2]++ } END { for (s in st) printf "bench-class: %d submission(s) %s\n", st[s], s }' "$(BENCH_OUT)/class.csv"; \
 	fi; \
 	echo "bench-class: reports in $(BENCH_OUT) (class.html, class.csv, checks.csv; GNU time's output in time.txt)"; \
+	$(GO) run ./tests/internal/expect/verifyclass -fixtures fixtures "$(BENCH_OUT)" || rc=$${rc/#0/1}; \
 	exit $$rc

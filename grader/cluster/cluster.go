@@ -31,14 +31,21 @@ const DefaultName = "sidecar-lab"
 // LabImages are the images the lab's manifests use; they are loaded into the node so no pod pulls during grading.
 var LabImages = []string{"nginx:1.24-alpine", "busybox:1.35", "python:3.11-alpine"}
 
-// kindConfig turns on PodLogsQuerySplitStreams (stdout and stderr read apart) on the API server and the kubelet.
-const kindConfig = `kind: Cluster
+// kindConfig turns on PodLogsQuerySplitStreams (stdout and stderr read apart) on the API server and the kubelet,
+// with one control-plane node and workers worker nodes.
+func kindConfig(workers int) string {
+	c := `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 featureGates:
   PodLogsQuerySplitStreams: true
 nodes:
 - role: control-plane
 `
+	for range workers {
+		c += "- role: worker\n"
+	}
+	return c
+}
 
 // Options configure Ensure.
 type Options struct {
@@ -47,6 +54,7 @@ type Options struct {
 	Kubeconfig string // where the cluster's kubeconfig is written; "" = ~/.kube/sidecar-lab.kubeconfig
 	Log        io.Writer
 	ReadyWait  time.Duration
+	Workers    int // worker nodes beside the control plane (0: one node that is both)
 }
 
 // Option is a functional option for Ensure and Delete.
@@ -60,6 +68,10 @@ func WithNodeImage(img string) Option { return func(o *Options) { o.NodeImage = 
 
 // WithKubeconfig sets where the kubeconfig is written.
 func WithKubeconfig(p string) Option { return func(o *Options) { o.Kubeconfig = p } }
+
+// WithWorkers gives a cluster created by Ensure n worker nodes beside its control plane (a multi-node cluster, as
+// instructors run); it has no effect on a cluster that exists.
+func WithWorkers(n int) Option { return func(o *Options) { o.Workers = n } }
 
 // WithLog sets where progress lines go (default os.Stderr).
 func WithLog(w io.Writer) Option { return func(o *Options) { o.Log = w } }
@@ -119,7 +131,7 @@ func Ensure(ctx context.Context, opts ...Option) (*Cluster, error) {
 			return nil, err
 		}
 		err := p.Create(o.Name,
-			kindcluster.CreateWithRawConfig([]byte(kindConfig)),
+			kindcluster.CreateWithRawConfig([]byte(kindConfig(o.Workers))),
 			kindcluster.CreateWithNodeImage(o.NodeImage),
 			kindcluster.CreateWithKubeconfigPath(o.Kubeconfig),
 			kindcluster.CreateWithWaitForReady(o.ReadyWait),
@@ -140,6 +152,9 @@ func Ensure(ctx context.Context, opts ...Option) (*Cluster, error) {
 		}
 	}
 	c := &Cluster{Name: o.Name, Kubeconfig: o.Kubeconfig, NodeImage: o.NodeImage}
+	if err := podNetwork(ctx, p, c, o); err != nil {
+		return nil, fmt.Errorf("%w: pod network: %v\n  recreate it with 'make cluster-down cluster' (or: kind delete cluster --name %s)", ErrBroken, err, o.Name)
+	}
 	if err := waitHealthy(ctx, c, o); err != nil {
 		if exists {
 			return nil, fmt.Errorf("%w: %v\n  recreate it with 'make cluster-down cluster' (or: kind delete cluster --name %s)", ErrBroken, err, o.Name)

@@ -44,8 +44,9 @@ func main() {
 
 const usage = `usage: grader --submission DIR [--out DIR] [--rubric FILE] [--exercise ex1,ex2,ex3]
               [--kubeconfig FILE] [--context NAME] [--keep] [--pass-score N] [--static-only] [--verbose]
+              [--timeout 15m]
        grader --submissions DIR [--parallel N] [--out DIR] [--rubric FILE] [--exercise ex1,ex2,ex3]
-              [--kubeconfig FILE] [--context NAME] [--keep] [--static-only] [--verbose]
+              [--kubeconfig FILE] [--context NAME] [--keep] [--static-only] [--verbose] [--timeout 15m]
        grader cluster up|down|status
 
 One submission: exit 0 full score (or --pass-score reached), 1 graded below it, 2 usage error,
@@ -53,7 +54,8 @@ One submission: exit 0 full score (or --pass-score reached), 1 graded below it, 
 A class (--submissions): every sub-directory of DIR is a submission (hidden ones are ignored); each one's
 reports go to OUT/<name>/, the class reports (class.csv, checks.csv, class.html) to OUT. Exit 0 once
 graded (a batch is a report, not a pass/fail), 2 usage error, 3 if any submission's grading errored.
---parallel defaults to what the cluster's free CPU allows (1..4).`
+--parallel defaults to what the cluster's free CPU allows (1..4); the exercises graded at once share that CPU.
+--timeout bounds each submission's grading (wall clock); an exercise's scenario is bounded to 8 minutes.`
 
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -76,6 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	passScore := fs.Int("pass-score", 0, "exit 0 from this score on (default: the maximum)")
 	staticOnly := fs.Bool("static-only", false, "run only the static checks (no cluster)")
 	verbose := fs.Bool("verbose", false, "show the scenarios' debug lines")
+	timeout := fs.Duration("timeout", grader.DefaultSubmissionTimeout, "wall-clock limit of one submission's grading; past it, the checks still running are errors (exit 3)")
 	if err := fs.Parse(args); err != nil {
 		return report.ExitUsage
 	}
@@ -100,6 +103,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case batch && set["pass-score"]:
 		fmt.Fprintln(stderr, "grader: --pass-score applies to --submission only: a batch exits 0 once graded (3 if any grading errored)")
 		return report.ExitUsage
+	case *timeout <= 0:
+		fmt.Fprintf(stderr, "grader: --timeout %s: want a positive duration such as 15m\n", *timeout)
+		return report.ExitUsage
 	case *parallel < 0:
 		fmt.Fprintf(stderr, "grader: --parallel %d: want 1 or more (or leave it out for the default)\n", *parallel)
 		return report.ExitUsage
@@ -117,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "grader: --submission %s is not a directory\n", *sub)
 		return report.ExitUsage
 	}
-	opts := []grader.Option{grader.WithKeep(*keep)}
+	opts := []grader.Option{grader.WithKeep(*keep), grader.WithSubmissionTimeout(*timeout)}
 	r := rubric.Default()
 	if *rubricFile != "" {
 		var err error
@@ -246,6 +252,14 @@ func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubr
 	} else {
 		fmt.Fprintf(stdout, "Parallel: %d at a time (--parallel)\n", parallel)
 	}
+	if !staticOnlyOpts(opts) {
+		if b, why, err := grader.MeasureCPUBudget(ctx, opts...); err != nil {
+			fmt.Fprintf(stdout, "CPU budget: none, the cluster's free CPU could not be measured (%v)\n", err)
+		} else {
+			opts = append(opts[:len(opts):len(opts)], grader.WithCPUBudget(b))
+			fmt.Fprintf(stdout, "CPU budget: %s, shared by the exercises graded at once (one waits while others hold its pods' requests)\n", why)
+		}
+	}
 	fmt.Fprintf(stdout, "Grading %d submissions in %s (grader %s, rubric %s)\n", len(names), dir, grader.Version, r.Name)
 	c, err := grader.GradeClass(ctx, dir, grader.ClassOptions{Parallel: parallel, Out: out,
 		OnDone: func(p grader.ClassProgress) { fmt.Fprintln(stdout, p.Line()) }}, opts...)
@@ -276,6 +290,15 @@ func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubr
 		return report.ExitError
 	}
 	return report.ExitPass
+}
+
+// staticOnlyOpts reports whether opts ask for static-only grading.
+func staticOnlyOpts(opts []grader.Option) bool {
+	var o grader.Options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o.StaticOnly
 }
 
 // printable replaces the control characters of a student's directory name, which could drive the terminal.

@@ -109,6 +109,8 @@ func TestUsageErrors(t *testing.T) {
 			stderr: "rubric"},
 		{name: "a rubric that does not exist", args: []string{"--static-only", "--submission", sub, "--out", out, "--rubric", filepath.Join(sub, "none.yaml")},
 			stderr: "read rubric"},
+		{name: "a zero timeout", args: []string{"--static-only", "--submission", sub, "--out", out, "--timeout", "0s"}, stderr: "--timeout 0s"},
+		{name: "a timeout without a unit", args: []string{"--static-only", "--submission", sub, "--out", out, "--timeout", "15"}, stderr: "timeout"},
 		{name: "cluster without a verb", args: []string{"cluster"}, stderr: "usage: grader cluster"},
 		{name: "cluster with an unknown verb", args: []string{"cluster", "sideways"}, stderr: "usage: grader cluster"},
 	}

@@ -105,6 +105,31 @@ func (r *Recorder) SetRest(specs []Spec, kind result.Kind, v Verdict) {
 	}
 }
 
+// Revise replaces the verdict of every check in specs of the given kind for which f returns true and a new verdict
+// (used when the cluster, not the student, turns out to be behind verdicts already recorded); progress hears of
+// each change.
+func (r *Recorder) Revise(specs []Spec, kind result.Kind, f func(Verdict) (Verdict, bool)) {
+	for _, s := range specs {
+		if s.Kind != kind {
+			continue
+		}
+		r.mu.Lock()
+		old, ok := r.verdicts[s.ID]
+		var nv Verdict
+		var change bool
+		if ok {
+			nv, change = f(old)
+			if change {
+				r.verdicts[s.ID] = nv
+			}
+		}
+		r.mu.Unlock()
+		if change && r.progress != nil {
+			r.progress(s.ID, nv)
+		}
+	}
+}
+
 // Results turns the recorded verdicts into result checks, in the order of specs, with points from points
 // (rubric overrides) when given.
 func (r *Recorder) Results(specs []Spec, points func(Spec) int) []result.Check {

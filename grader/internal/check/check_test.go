@@ -221,3 +221,27 @@ func TestRecorderConcurrent(t *testing.T) {
 		assert.Equal(t, 1, progress[fmt.Sprintf("c%d", i)], "one progress call per check")
 	}
 }
+
+func TestRecorderRevise(t *testing.T) {
+	var heard []string
+	r := NewRecorder(func(id string, v Verdict) { heard = append(heard, id+"="+string(v.Status)) })
+	specs := []Spec{{ID: "a", Kind: result.Runtime}, {ID: "b", Kind: result.Runtime}, {ID: "c", Kind: result.Static}, {ID: "d", Kind: result.Runtime}}
+	r.Set("a", Pass("ok"))
+	r.Set("b", Fail("x", "y", "z"))
+	r.Set("c", Fail("x", "y", "z"))
+	r.Revise(specs, result.Runtime, func(v Verdict) (Verdict, bool) {
+		if v.Status != result.Failed {
+			return v, false
+		}
+		return Errorf("cluster: %s", v.Message), true
+	})
+	a, _ := r.Get("a")
+	b, _ := r.Get("b")
+	c, _ := r.Get("c")
+	assert.Equal(t, result.Passed, a.Status, "a passed verdict is kept")
+	assert.Equal(t, result.Error, b.Status)
+	assert.Equal(t, "cluster: expected x; saw y", b.Message)
+	assert.Equal(t, result.Failed, c.Status, "only the given kind is revised")
+	assert.False(t, r.Has("d"), "a check with no verdict gets none")
+	assert.Equal(t, []string{"a=passed", "b=failed", "c=failed", "b=error"}, heard)
+}

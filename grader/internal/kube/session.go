@@ -130,20 +130,32 @@ func studentForbidden(err error) bool {
 }
 
 // Poll calls cond every interval until it returns true, an error, or timeout passes; on timeout it returns
-// ErrTimeout wrapping what was awaited.
+// ErrTimeout. When ctx itself ends first, Poll returns ctx's error: context.Canceled as it is (the grading is being
+// stopped), a deadline as an InfraError naming ctx's cause (a wall-clock limit of the grader passed: the student's
+// deadline did not).
 func Poll(ctx context.Context, timeout, interval time.Duration, cond func(ctx context.Context) (bool, error)) error {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	ended := func() error {
+		if err := parent.Err(); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return err
+			}
+			return &InfraError{Err: fmt.Errorf("stopped waiting: %w", context.Cause(parent))}
+		}
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return ctx.Err()
+		}
+		return ErrTimeout
+	}
 	for {
 		done, err := cond(ctx)
 		if err != nil {
 			if !IsInfra(err) && callerDeadline(ctx, err) {
 				// The deadline passed (or was about to) while cond was talking to the cluster: a timeout, not cond's
 				// failure.
-				if errors.Is(ctx.Err(), context.Canceled) {
-					return ctx.Err()
-				}
-				return ErrTimeout
+				return ended()
 			}
 			return err
 		}
@@ -152,10 +164,7 @@ func Poll(ctx context.Context, timeout, interval time.Duration, cond func(ctx co
 		}
 		select {
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return ErrTimeout
-			}
-			return ctx.Err()
+			return ended()
 		case <-time.After(interval):
 		}
 	}
