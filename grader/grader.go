@@ -327,7 +327,7 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 	default:
 		rec.SetRest(d.Checks, result.Runtime, check.Errorf("not evaluated by the %s scenario (a grader bug)", d.ID))
 	}
-	g.blameDisruption(ctx, d, sess, rec, t0, kube.IsInfra(err))
+	g.blameDisruption(ctx, d, sess, rec, t0, kube.IsInfra(err) && !kube.IsDiagnosed(err))
 	// adv.graceful-stop: every pod still there is stopped and timed (one the scenario stopped itself is skipped).
 	for _, o := range f.Objects {
 		if o.Kind == "Pod" && !g.stops.Has(d.ID, o.Name) {
@@ -347,8 +347,9 @@ const disruptionWait = 60 * time.Second
 
 // blameDisruption turns the failed and errored runtime verdicts of exercise d into grader errors naming the cause
 // when a node of its pods restarted or went NotReady since t0: the student's pods were not the problem. It looks
-// once when the scenario ended normally, and for up to disruptionWait when it met a cluster failure (infra) while
-// the API server answers; when the API server does not, its failure is the cause the verdicts already name.
+// once when the scenario ended normally or on a cluster failure it diagnosed itself, and for up to disruptionWait
+// when it met another cluster failure (infra) while the API server answers; when the API server does not, its
+// failure is the cause the verdicts already name.
 func (g *grading) blameDisruption(ctx context.Context, d *exercise.Definition, sess *kube.Session, rec *check.Recorder, t0 time.Time, infra bool) {
 	bad := false
 	for _, sp := range d.Checks {

@@ -43,7 +43,7 @@ func createNamespace(ctx context.Context, cs kubernetes.Interface, exercise, run
 	defer cancel()
 	got, err := cs.CoreV1().Namespaces().Create(cctx, ns, metav1.CreateOptions{})
 	if err != nil {
-		return "", kube.Infra("create namespace for %s: %v", exercise, err)
+		return "", kube.APIFailure("create namespace for "+exercise, err)
 	}
 	name := got.Name
 	q := resource.MustParse
@@ -60,10 +60,10 @@ func createNamespace(ctx context.Context, cs kubernetes.Interface, exercise, run
 		Max:            corev1.ResourceList{corev1.ResourceCPU: q("1"), corev1.ResourceMemory: q("1Gi")},
 	}}}}
 	if _, err := cs.CoreV1().ResourceQuotas(name).Create(cctx, quota, metav1.CreateOptions{}); err != nil {
-		return name, kube.Infra("create quota in %s: %v", name, err)
+		return name, kube.APIFailure("create quota in "+name, err)
 	}
 	if _, err := cs.CoreV1().LimitRanges(name).Create(cctx, lr, metav1.CreateOptions{}); err != nil {
-		return name, kube.Infra("create limit range in %s: %v", name, err)
+		return name, kube.APIFailure("create limit range in "+name, err)
 	}
 	// Pods must not use the namespace's default service account token (Apply also sets automount false per pod).
 	if err := waitServiceAccount(ctx, cs, name); err != nil {
@@ -82,7 +82,7 @@ func waitServiceAccount(ctx context.Context, cs kubernetes.Interface, ns string)
 			return false, nil
 		}
 		if err != nil {
-			return false, kube.Infra("get default service account in %s: %v", ns, err)
+			return false, kube.APIFailure("get default service account in "+ns, err)
 		}
 		sa = got
 		return true, nil
@@ -93,7 +93,7 @@ func waitServiceAccount(ctx context.Context, cs kubernetes.Interface, ns string)
 	no := false
 	sa.AutomountServiceAccountToken = &no
 	if _, err := cs.CoreV1().ServiceAccounts(ns).Update(ctx, sa, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
-		return kube.Infra("update default service account in %s: %v", ns, err)
+		return kube.APIFailure("update default service account in "+ns, err)
 	}
 	return nil
 }
@@ -115,7 +115,7 @@ func CollectLeftovers(ctx context.Context, cs kubernetes.Interface) (int, error)
 	defer cancel()
 	l, err := cs.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: LabelManaged + "=true"})
 	if err != nil {
-		return 0, kube.Infra("list namespaces: %v", err)
+		return 0, kube.APIFailure("list namespaces", err)
 	}
 	n := 0
 	for _, ns := range l.Items {

@@ -100,8 +100,11 @@ func podNetwork(ctx context.Context, p *kindcluster.Provider, c *Cluster, o *Opt
 			}
 		}
 	}
-	if len(changed) > 0 {
-		o.say("pod network set across %d nodes", len(list))
+	for _, c := range changed {
+		if c {
+			o.say("pod network set across %d nodes (each its own pod range, routed to the others)", len(list))
+			break
+		}
 	}
 	return nil
 }

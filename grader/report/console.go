@@ -152,10 +152,10 @@ func padLeft(s string, w int) string {
 //
 //	::error title=<check id>::<message> Hint: <hint>
 //
-// (" Hint: <hint>" only when the check has a hint). The message is escaped as workflow command data (% → %25,
+// (" Hint: <hint>" only when the check has a hint), at most MaxAnnotations of them. The message is escaped as workflow command data (% → %25,
 // CR → %0D, LF → %0A) and the title as a property value (the same, plus : → %3A and , → %2C), as @actions/core does.
 func Annotations(s *result.Submission) []string {
-	var out []string
+	var out, ids []string
 	for _, e := range s.Exercises {
 		for _, c := range e.Checks {
 			if c.Status != result.Failed && c.Status != result.Error {
@@ -166,10 +166,21 @@ func Annotations(s *result.Submission) []string {
 				msg += " Hint: " + c.Hint
 			}
 			out = append(out, "::error title="+escapeProperty(c.ID)+"::"+escapeData(msg))
+			ids = append(ids, c.ID)
 		}
+	}
+	if len(out) > MaxAnnotations {
+		rest := ids[MaxAnnotations-1:]
+		out = append(out[:MaxAnnotations-1], "::error title="+escapeProperty(fmt.Sprintf("%d more checks", len(rest)))+"::"+
+			escapeData(fmt.Sprintf("%d more checks failed or errored: %s. GitHub shows at most %d annotations per step; the job summary lists them all.",
+				len(rest), strings.Join(rest, ", "), MaxAnnotations)))
 	}
 	return out
 }
+
+// MaxAnnotations is how many error annotations GitHub Actions shows for one step; Annotations never returns more
+// (the last one then names the checks left out).
+const MaxAnnotations = 10
 
 var (
 	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")

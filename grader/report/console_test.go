@@ -1,10 +1,12 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/sidecar-lab/grader/grader/result"
 )
@@ -93,6 +95,24 @@ func TestAnnotationsFixtures(t *testing.T) {
 	}[1:], got[1:])
 	assert.Equal(t, "::error title=ex3.ready::apply: the server could not find the requested resource, kind=PersistentVolumeClaim", got[0],
 		"':' and ',' are escaped in properties only")
+}
+
+func TestAnnotationsStopAtGitHubsLimit(t *testing.T) {
+	var checks []result.Check
+	for i := range 14 {
+		checks = append(checks, result.Check{ID: fmt.Sprintf("ex1.c%02d", i), Status: result.Failed, Message: "bad"})
+	}
+	checks = append(checks, result.Check{ID: "ex1.ok", Status: result.Passed})
+	s := &result.Submission{Exercises: []result.Exercise{{ID: "ex1", Checks: checks}}}
+	got := Annotations(s)
+	require.Len(t, got, MaxAnnotations)
+	assert.Equal(t, "::error title=ex1.c08::bad", got[MaxAnnotations-2])
+	assert.Equal(t, "::error title=5 more checks::5 more checks failed or errored: ex1.c09, ex1.c10, ex1.c11, ex1.c12, ex1.c13. "+
+		"GitHub shows at most 10 annotations per step; the job summary lists them all.", got[MaxAnnotations-1])
+
+	s.Exercises[0].Checks = checks[:MaxAnnotations]
+	assert.Len(t, Annotations(s), MaxAnnotations, "exactly the limit: no summary line")
+	assert.Equal(t, "::error title=ex1.c09::bad", Annotations(s)[MaxAnnotations-1])
 }
 
 func TestProgressLine(t *testing.T) {

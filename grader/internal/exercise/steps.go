@@ -147,11 +147,11 @@ func MissingLabImage(p *corev1.Pod) error {
 			detail += ": " + m
 		}
 		if c.ImagePullPolicy == corev1.PullAlways {
-			return kube.Infra("image %s of container %s could not be pulled (%s): the pod's imagePullPolicy Always makes "+
+			return kube.Diagnosed("image %s of container %s could not be pulled (%s): the pod's imagePullPolicy Always makes "+
 				"the kubelet pull it, and the grading cluster could not; the lab's images must be on the node and pullable, "+
 				"or grade on a cluster that reaches the registry", lab, cs.Name, detail)
 		}
-		return kube.Infra("image %s is not on the node: run make cluster to load it (container %s of pod %s waits: %s)",
+		return kube.Diagnosed("image %s is not on the node: run make cluster to load it (container %s of pod %s waits: %s)",
 			lab, cs.Name, p.Name, detail)
 	}
 	return nil

@@ -49,14 +49,36 @@ func NewSession(cfg *rest.Config, ns string) (*Session, error) {
 	return &Session{Namespace: ns, Client: cs, Dynamic: dc, Config: cfg, MaxLogBytes: 2 << 20, MaxExecBytes: 2 << 20}, nil
 }
 
-// InfraError marks a failure of the grader or the cluster (not of the student's work).
-type InfraError struct{ Err error }
+// InfraError marks a failure of the grader or the cluster (not of the student's work). Diagnosed marks one whose
+// cause the grader has already found and named (a lab image missing from the node, a claim the provisioner did not
+// provision), which needs no further investigation.
+type InfraError struct {
+	Err       error
+	Diagnosed bool
+}
 
 func (e *InfraError) Error() string { return e.Err.Error() }
 func (e *InfraError) Unwrap() error { return e.Err }
 
 // Infra wraps err as an InfraError with context.
 func Infra(format string, a ...any) error { return &InfraError{Err: fmt.Errorf(format, a...)} }
+
+// APIFailure is an InfraError for a request to the API server that failed (no answer, or its own failure): doing
+// says what the grader was doing, and the message says the API server is the cause.
+func APIFailure(doing string, err error) error {
+	return &InfraError{Err: fmt.Errorf("%s: the API server did not answer or failed: %w", doing, err)}
+}
+
+// Diagnosed is an InfraError whose message names the cause the grader found.
+func Diagnosed(format string, a ...any) error {
+	return &InfraError{Err: fmt.Errorf(format, a...), Diagnosed: true}
+}
+
+// IsDiagnosed reports whether err is (or wraps) a Diagnosed InfraError.
+func IsDiagnosed(err error) bool {
+	var ie *InfraError
+	return errors.As(err, &ie) && ie.Diagnosed
+}
 
 // IsInfra reports whether err is (or wraps) an InfraError.
 func IsInfra(err error) bool {
@@ -108,7 +130,7 @@ func (s *Session) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 		case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsRequestEntityTooLargeError(err), studentForbidden(err):
 			return &ApplyError{Object: obj.GetKind() + "/" + obj.GetName(), Err: err}
 		default:
-			return Infra("create %s/%s in %s: %v", obj.GetKind(), obj.GetName(), s.Namespace, err)
+			return APIFailure(fmt.Sprintf("create %s/%s in %s", obj.GetKind(), obj.GetName(), s.Namespace), err)
 		}
 	}
 	return nil
@@ -182,7 +204,7 @@ func (s *Session) Pod(ctx context.Context, name string) (*corev1.Pod, error) {
 		if callerDeadline(ctx, err) { // the caller's deadline, not the cluster's failure
 			return nil, fmt.Errorf("get pod %s: %w", name, err)
 		}
-		return nil, Infra("get pod %s: %v", name, err)
+		return nil, APIFailure("get pod "+name, err)
 	}
 	return p, err
 }
@@ -291,7 +313,7 @@ func (s *Session) Exec(ctx context.Context, pod, container string, cmd []string,
 		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
 	ex, err := remotecommand.NewSPDYExecutor(s.Config, "POST", req.URL())
 	if err != nil {
-		return ExecResult{}, Infra("exec in %s/%s: %v", pod, container, err)
+		return ExecResult{}, APIFailure("exec in "+pod+"/"+container, err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -482,7 +504,7 @@ func (s *Session) DeletePod(ctx context.Context, name string, grace *int64) erro
 	defer cancel()
 	err := s.Client.CoreV1().Pods(s.Namespace).Delete(cctx, name, metav1.DeleteOptions{GracePeriodSeconds: grace})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return Infra("delete pod %s: %v", name, err)
+		return APIFailure("delete pod "+name, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -339,18 +340,26 @@ func (f *File) PVC(name string) *corev1.PersistentVolumeClaim {
 
 // Describe lists the file's objects as "Kind/name" for messages.
 func (f *File) Describe() string {
-	var s []string
+	var s, nss []string
 	if f != nil {
 		for _, o := range f.Objects {
 			if o != nil {
 				s = append(s, o.Kind+"/"+o.Name)
+				if o.Namespace != "" && !slices.Contains(nss, o.Namespace) {
+					nss = append(nss, o.Namespace)
+				}
 			}
 		}
 	}
 	if len(s) == 0 {
 		return "no objects"
 	}
-	return strings.Join(s, ", ")
+	out := strings.Join(s, ", ")
+	if len(nss) > 0 {
+		// Tell the student, rather than let them wonder where their objects went.
+		out += fmt.Sprintf(" (metadata.namespace %q is not used: the grader runs each exercise in a namespace of its own)", strings.Join(nss, ", "))
+	}
+	return out
 }
 
 // checkText refuses data that is not UTF-8 text: binary data, or text in another encoding.

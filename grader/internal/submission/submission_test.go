@@ -303,3 +303,22 @@ func TestLoadRefusedFile(t *testing.T) {
 	assert.Len(t, f.Violations(), 2)
 	assert.True(t, strings.HasPrefix(f.Violations()[0], "persistent-sidecar.yml, document 2 (Pod web-with-sidecar): spec.hostNetwork"))
 }
+
+func TestDescribeTellsOfIgnoredNamespaces(t *testing.T) {
+	objs, err := Parse([]byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: prod}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: prod}
+spec: {containers: [{name: c, image: busybox:1.35}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: kube-system}
+`), DefaultLimits)
+	require.NoError(t, err)
+	f := &File{Exercise: "basic-sidecar", Objects: objs}
+	assert.Equal(t, `ConfigMap/a, Pod/b, ConfigMap/c (metadata.namespace "prod, kube-system" is not used: the grader runs each exercise in a namespace of its own)`, f.Describe())
+}

@@ -34,7 +34,7 @@ func readyCheck(e *exercise.Env) exercise.ReadyCheck {
 		Extra: func(ctx context.Context) (string, bool, error) {
 			pvc, err := e.Client.CoreV1().PersistentVolumeClaims(e.Namespace).Get(ctx, claim, metav1.GetOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
-				return "", false, kube.Infra("get PVC %s: %v", claim, err) // as Session.Pod: only NotFound is the student's
+				return "", false, kube.APIFailure("get PVC "+claim, err) // as Session.Pod: only NotFound is the student's
 			}
 			if err != nil {
 				return "PVC " + claim + " missing (" + err.Error() + ")", false, nil
@@ -57,7 +57,7 @@ func diagnoseClaim(ctx context.Context, e *exercise.Env) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", kube.Infra("get PVC %s: %v", claim, err)
+		return "", kube.APIFailure("get PVC "+claim, err)
 	}
 	if pvc.Status.Phase == corev1.ClaimBound {
 		return "", nil
@@ -98,10 +98,10 @@ func claimVerdict(pvc *corev1.PersistentVolumeClaim, classes []storagev1.Storage
 	// No class named: the API server gives the claim the default class when it is created, so a claim without one
 	// means the cluster had no default StorageClass then.
 	if def := defaultClass(classes); def != nil {
-		return "", kube.Infra("PVC %s (the lab's, with no storageClassName) never bound: it was created while the grading cluster "+
+		return "", kube.Diagnosed("PVC %s (the lab's, with no storageClassName) never bound: it was created while the grading cluster "+
 			"had no default StorageClass (now %s is); re-run the grading (last event: %s)", claim, def.Name, last)
 	}
-	return "", kube.Infra("PVC %s (the lab's, with no storageClassName) never bound: the grading cluster has no default StorageClass "+
+	return "", kube.Diagnosed("PVC %s (the lab's, with no storageClassName) never bound: the grading cluster has no default StorageClass "+
 		"(it has %s); give it one (kind's is \"standard\"; make cluster-down cluster recreates the cluster) (last event: %s)",
 		claim, classNames(classes), last)
 }
@@ -121,7 +121,7 @@ func provisioned(pvc *corev1.PersistentVolumeClaim, sc *storagev1.StorageClass, 
 		return fmt.Sprintf("PVC log-storage waits for its pod to be scheduled (StorageClass %s binds on first use), and the pod "+
 			"was not: read the pod's events below (resource requests, nodeSelector or affinity that no node meets)", sc.Name), nil
 	}
-	return "", kube.Infra("PVC %s of StorageClass %s was not provisioned: the cluster's provisioner %s did not create a volume "+
+	return "", kube.Diagnosed("PVC %s of StorageClass %s was not provisioned: the cluster's provisioner %s did not create a volume "+
 		"for a claim the lab's manifest makes (last event: %s); check the provisioner's pods (kind: local-path-provisioner "+
 		"in local-path-storage)", claim, sc.Name, sc.Provisioner, last)
 }
