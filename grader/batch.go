@@ -11,14 +11,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/sidecar-lab/grader/grader/internal/rubric"
@@ -29,18 +26,6 @@ import (
 
 // MaxDefaultParallel caps the number of submissions DefaultParallel chooses to grade at once.
 const MaxDefaultParallel = 4
-
-// FallbackSubmissionCPU is the CPU (in cores) DefaultParallel assumes one submission requests when none of the
-// class's manifests declares a pod it could read.
-const FallbackSubmissionCPU = 0.4
-
-// defaultRequestMilliCPU is the CPU request the exercise namespace's LimitRange gives a container that sets neither
-// a request nor a limit (createNamespace); quotaMilliCPU is the namespace's ResourceQuota on requests.cpu, which
-// bounds what one exercise can hold.
-const (
-	defaultRequestMilliCPU = 25
-	quotaMilliCPU          = 1000
-)
 
 // ClassOptions configure GradeClass.
 type ClassOptions struct {
@@ -189,10 +174,10 @@ func GradeClass(ctx context.Context, dir string, co ClassOptions, opts ...Option
 		return nil, err
 	}
 	o := options(opts)
-	if !o.StaticOnly && o.RESTConfig != nil && o.CPUBudget == nil {
-		// One budget for the whole class: submissions graded at once never hold more CPU than the cluster had free.
-		if b, _, err := MeasureCPUBudget(ctx, opts...); err == nil {
-			opts = append(opts[:len(opts):len(opts)], WithCPUBudget(b))
+	if !o.StaticOnly && o.RESTConfig != nil && o.Budget == nil {
+		// One budget for the whole class: submissions graded at once never hold more than the cluster had free.
+		if b, _, err := MeasureBudget(ctx, opts...); err == nil {
+			opts = append(opts[:len(opts):len(opts)], WithBudget(b))
 		}
 	}
 	c := &ClassResult{Dir: dir, StartedAt: time.Now().UTC(), Parallel: max(co.Parallel, 1), Rubric: o.Rubric.Name}
@@ -323,14 +308,14 @@ func shortDuration(d time.Duration) string {
 }
 
 // DefaultParallel chooses how many submissions of the class in dir to grade at once, and says why. On a cluster
-// (opts hold a REST config) it is the CPU the schedulable nodes have left (allocatable minus the requests of the pods
-// not yet finished) divided by the CPU a typical submission requests: the median over the class of its exercises'
-// pods together (a container without a request counts its limit, else the namespace's default request; an exercise
-// counts at most its namespace's quota), or FallbackSubmissionCPU when no manifest declares a pod. A hungrier
-// submission does not make its pods wait Pending past their deadline: GradeClass shares a CPUBudget among the
-// exercises graded at once, and an exercise starts only when the budget holds its requests.
-// Static-only, it is one per CPU of this machine. Either way it is at least 1 and at most MaxDefaultParallel. When
-// the cluster cannot be read, it returns 1, the reason, and the error.
+// (opts hold a REST config) it is what the schedulable nodes have left (allocatable minus the requests of the pods
+// not yet finished) divided by what a typical submission requests, CPU and memory alike, whichever allows fewer:
+// the median over the class of its exercises' pods together (a container without a request counts its limit, else
+// the namespace's default request; an exercise counts at most its namespace's quota), or FallbackSubmission when no
+// manifest declares a pod. A hungrier submission does not make its pods wait Pending past their deadline:
+// GradeClass shares a Budget among the exercises graded at once, and an exercise starts only when the budget holds
+// its requests. Static-only, it is one per CPU of this machine. Either way it is at least 1 and at most
+// MaxDefaultParallel. When the cluster cannot be read, it returns 1, the reason, and the error.
 func DefaultParallel(ctx context.Context, dir string, opts ...Option) (int, string, error) {
 	o := options(opts)
 	if o.StaticOnly {
@@ -342,141 +327,10 @@ func DefaultParallel(ctx context.Context, dir string, opts ...Option) (int, stri
 	}
 	cs, err := kubernetes.NewForConfig(o.RESTConfig)
 	if err != nil {
-		return 1, "the cluster's free CPU could not be measured", err
+		return 1, "the cluster's free resources could not be measured", err
 	}
 	return clusterParallel(ctx, cs, dir, o)
 }
 
 // clampParallel keeps n within 1..MaxDefaultParallel.
 func clampParallel(n int) int { return min(max(n, 1), MaxDefaultParallel) }
-
-// clusterParallel is DefaultParallel on the cluster cs.
-func clusterParallel(ctx context.Context, cs kubernetes.Interface, dir string, o *Options) (int, string, error) {
-	perSub, who := classRequest(dir, o)
-	free, why, err := freeMilliCPU(ctx, cs)
-	if err != nil {
-		return 1, "the cluster's free CPU could not be measured", err
-	}
-	n := clampParallel(int(free / perSub))
-	return n, fmt.Sprintf("%.2f CPU free (%s) ÷ %.2f CPU requested per submission (%s) = %.1f, kept within 1..%d",
-		float64(free)/1000, why, float64(perSub)/1000, who, float64(free)/float64(perSub), MaxDefaultParallel), nil
-}
-
-// classRequest is the CPU (millicores) a typical submission of dir requests (the median of those that declare a
-// pod), and a phrase saying so. GradeClass's CPU budget, not this number, keeps a hungrier submission from starting
-// while others hold the CPU it needs.
-func classRequest(dir string, o *Options) (int64, string) {
-	names, _ := ListSubmissions(dir)
-	var reqs []int64
-	for _, n := range names {
-		var sum int64
-		for _, d := range Exercises() {
-			if len(o.Exercises) > 0 && !contains(o.Exercises, d.ID) {
-				continue
-			}
-			f := submission.Load(filepath.Join(dir, n), d.File, o.Limits)
-			if f.Err != nil {
-				continue // refused or unreadable: nothing of it runs
-			}
-			sum += exerciseMilliCPU(f)
-		}
-		if sum > 0 {
-			reqs = append(reqs, sum)
-		}
-	}
-	if len(reqs) == 0 {
-		return int64(FallbackSubmissionCPU * 1000), "no pod found in the manifests: the fallback"
-	}
-	slices.Sort(reqs)
-	return reqs[len(reqs)/2], fmt.Sprintf("the median of %d submissions", len(reqs))
-}
-
-// podMilliCPU is the CPU a pod requests, as the scheduler counts it: its containers (and sidecar init containers)
-// together, or its largest init container if that is more, plus its overhead. A container without a CPU request
-// counts its limit (the API server defaults the request to it), else dflt.
-func podMilliCPU(spec *corev1.PodSpec, dflt int64) int64 {
-	req := func(r corev1.ResourceRequirements) int64 {
-		if q, ok := r.Requests[corev1.ResourceCPU]; ok {
-			return q.MilliValue()
-		}
-		if q, ok := r.Limits[corev1.ResourceCPU]; ok {
-			return q.MilliValue()
-		}
-		return dflt
-	}
-	var sum, initMax int64
-	for _, c := range spec.Containers {
-		sum += req(c.Resources)
-	}
-	for _, c := range spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			sum += req(c.Resources)
-		} else {
-			initMax = max(initMax, req(c.Resources))
-		}
-	}
-	total := max(sum, initMax)
-	if q, ok := spec.Overhead[corev1.ResourceCPU]; ok {
-		total += q.MilliValue()
-	}
-	return total
-}
-
-// freeMilliCPU is the allocatable CPU of the Ready, schedulable nodes minus the requests of the pods that are bound
-// to them or not yet bound, and not finished.
-func freeMilliCPU(ctx context.Context, cs kubernetes.Interface) (int64, string, error) {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	nl, err := cs.CoreV1().Nodes().List(cctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, "", fmt.Errorf("list nodes: %w", err)
-	}
-	nodes := map[string]bool{}
-	var alloc int64
-	for _, n := range nl.Items {
-		if !schedulable(&n) {
-			continue
-		}
-		nodes[n.Name] = true
-		q := n.Status.Allocatable[corev1.ResourceCPU]
-		alloc += q.MilliValue()
-	}
-	if len(nodes) == 0 {
-		return 0, "", fmt.Errorf("no Ready, schedulable node among %d", len(nl.Items))
-	}
-	pl, err := cs.CoreV1().Pods(metav1.NamespaceAll).List(cctx, metav1.ListOptions{
-		FieldSelector: "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed)})
-	if err != nil {
-		return 0, "", fmt.Errorf("list pods: %w", err)
-	}
-	var used int64
-	pods := 0
-	for _, p := range pl.Items {
-		if p.Spec.NodeName != "" && !nodes[p.Spec.NodeName] {
-			continue
-		}
-		used += podMilliCPU(&p.Spec, 0)
-		pods++
-	}
-	free := max(alloc-used, 0)
-	return free, fmt.Sprintf("%.2f allocatable on %d node(s) − %.2f requested by %d pods",
-		float64(alloc)/1000, len(nodes), float64(used)/1000, pods), nil
-}
-
-// schedulable reports whether new pods can land on n: Ready, not cordoned, no NoSchedule or NoExecute taint.
-func schedulable(n *corev1.Node) bool {
-	if n.Spec.Unschedulable {
-		return false
-	}
-	for _, t := range n.Spec.Taints {
-		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
-			return false
-		}
-	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}

@@ -6,58 +6,80 @@ import (
 
 	"golang.org/x/sync/semaphore"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/sidecar-lab/grader/grader/internal/submission"
 )
 
-// CPUBudget shares the CPU a cluster had free when a batch began among the exercises graded at once. An exercise
-// takes its pods' CPU requests from the budget before anything of it is applied and gives them back once its pods
-// are stopped, so that no student's pod waits Pending for CPU another grading holds: that wait would count against
-// the student's ready deadline. A budget counts requests, not use, and knows nothing of other processes grading on
-// the same cluster; on a multi-node cluster it is the nodes' free CPU together, so a pod may still find no single
-// node with room for it.
-type CPUBudget struct {
-	sem   *semaphore.Weighted
-	total int64
+// Budget shares what a cluster had free when a batch began (CPU and memory requests) among the exercises graded at
+// once. An exercise takes its pods' requests from the budget before anything of it is applied and gives them back
+// once its pods are stopped, so that no student's pod waits Pending for CPU or memory another grading holds: that
+// wait would count against the student's ready deadline. A budget counts requests, not use, and knows nothing of
+// other processes grading on the same cluster; on a multi-node cluster it is the nodes' free resources together,
+// so a pod may still find no single node with room for it.
+type Budget struct {
+	cpu, mem *semaphore.Weighted
+	total    Requests
 }
 
-// NewCPUBudget returns a budget of milliCPU millicores; milliCPU <= 0 makes a budget that never waits.
-func NewCPUBudget(milliCPU int64) *CPUBudget {
-	b := &CPUBudget{total: milliCPU}
-	if milliCPU > 0 {
-		b.sem = semaphore.NewWeighted(milliCPU)
+// NewBudget returns a budget of total; a resource of zero or less is not budgeted (never waited for).
+func NewBudget(total Requests) *Budget {
+	b := &Budget{total: total}
+	if total.MilliCPU > 0 {
+		b.cpu = semaphore.NewWeighted(total.MilliCPU)
+	}
+	if total.Memory > 0 {
+		b.mem = semaphore.NewWeighted(total.Memory)
 	}
 	return b
 }
 
-// MilliCPU is the size of the budget in millicores.
-func (b *CPUBudget) MilliCPU() int64 { return b.total }
+// Total is the size of the budget.
+func (b *Budget) Total() Requests { return b.total }
 
-// acquire takes need millicores (at most the whole budget, so that a hungry exercise runs once it is alone), calling
-// waiting first when the budget cannot give them at once. The release it returns gives them back.
-func (b *CPUBudget) acquire(ctx context.Context, need int64, waiting func(need, total int64)) (release func(), err error) {
-	if b == nil || b.sem == nil || need <= 0 {
+// acquire takes need (each resource at most the whole budget, so that a hungry exercise runs once it is alone),
+// calling waiting first when the budget cannot give it at once. The release it returns gives it back. CPU is always
+// taken before memory, so two exercises never wait for each other.
+func (b *Budget) acquire(ctx context.Context, need Requests, waiting func(need, total Requests)) (release func(), err error) {
+	if b == nil {
 		return func() {}, nil
 	}
-	need = min(need, b.total)
-	if !b.sem.TryAcquire(need) {
-		if waiting != nil {
-			waiting(need, b.total)
-		}
-		if err := b.sem.Acquire(ctx, need); err != nil {
-			return nil, err
+	need = need.atMost(b.total)
+	type part struct {
+		sem *semaphore.Weighted
+		n   int64
+	}
+	parts := []part{{b.cpu, need.MilliCPU}, {b.mem, need.Memory}}
+	var held []part
+	releaseAll := func() {
+		for _, p := range held {
+			p.sem.Release(p.n)
 		}
 	}
-	return func() { b.sem.Release(need) }, nil
+	told := false
+	for _, p := range parts {
+		if p.sem == nil || p.n <= 0 {
+			continue
+		}
+		if !p.sem.TryAcquire(p.n) {
+			if waiting != nil && !told {
+				waiting(need, b.total)
+				told = true
+			}
+			if err := p.sem.Acquire(ctx, p.n); err != nil {
+				releaseAll()
+				return nil, err
+			}
+		}
+		held = append(held, p)
+	}
+	return releaseAll, nil
 }
 
-// WithCPUBudget makes Grade take each exercise's CPU requests from b before applying it (GradeClass shares one
-// budget among its submissions).
-func WithCPUBudget(b *CPUBudget) Option { return func(o *Options) { o.CPUBudget = b } }
+// WithBudget makes Grade take each exercise's requests from b before applying it (GradeClass shares one budget
+// among its submissions).
+func WithBudget(b *Budget) Option { return func(o *Options) { o.Budget = b } }
 
-// MeasureCPUBudget returns a budget of the CPU the cluster of opts has free now (allocatable on its Ready,
-// schedulable nodes minus the requests of the pods not yet finished), and a sentence saying how it was measured.
-func MeasureCPUBudget(ctx context.Context, opts ...Option) (*CPUBudget, string, error) {
+// MeasureBudget returns a budget of what the cluster of opts has free now (allocatable on its Ready, schedulable
+// nodes minus the requests of the pods not yet finished), and a sentence saying how it was measured.
+func MeasureBudget(ctx context.Context, opts ...Option) (*Budget, string, error) {
 	o := options(opts)
 	if o.RESTConfig == nil {
 		return nil, "", fmt.Errorf("no cluster configured")
@@ -66,21 +88,9 @@ func MeasureCPUBudget(ctx context.Context, opts ...Option) (*CPUBudget, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	free, why, err := freeMilliCPU(ctx, cs)
+	free, why, err := freeRequests(ctx, cs)
 	if err != nil {
 		return nil, "", err
 	}
-	return NewCPUBudget(free), fmt.Sprintf("%.2f CPU free (%s)", float64(free)/1000, why), nil
-}
-
-// exerciseMilliCPU is the CPU an exercise's pods request together, as the scheduler counts them (a container
-// without a request counts its limit, else the namespace's default request), and at most the namespace's quota.
-func exerciseMilliCPU(f *submission.File) int64 {
-	var sum int64
-	for _, obj := range f.Objects {
-		if obj.Pod != nil {
-			sum += podMilliCPU(&obj.Pod.Spec, defaultRequestMilliCPU)
-		}
-	}
-	return min(sum, quotaMilliCPU)
+	return NewBudget(free), fmt.Sprintf("%s free (%s)", free, why), nil
 }

@@ -61,8 +61,8 @@ type Options struct {
 	// SubmissionTimeout bounds the whole grading of one submission (wall clock, waiting for the CPU budget
 	// included); past it, every check still running is an error.
 	SubmissionTimeout time.Duration
-	// CPUBudget, when set, is where each exercise takes its pods' CPU requests from before it is applied.
-	CPUBudget *CPUBudget
+	// Budget, when set, is where each exercise takes its pods' CPU and memory requests from before it is applied.
+	Budget *Budget
 }
 
 // Option is a functional option for Grade.
@@ -266,11 +266,11 @@ func (g *grading) runtime(ctx context.Context, d *exercise.Definition, f *submis
 			"remove the refused objects or fields; the lab needs none of them"))
 		return
 	}
-	release, err := g.o.CPUBudget.acquire(ctx, exerciseMilliCPU(f), func(need, total int64) {
-		g.logf("%s: waiting for %.2f CPU of the %.2f the batch shares (other exercises hold the rest)", d.ID, float64(need)/1000, float64(total)/1000)
+	release, err := g.o.Budget.acquire(ctx, exerciseRequests(f), func(need, total Requests) {
+		g.logf("%s: waiting for %s of the %s the batch shares (other exercises hold the rest)", d.ID, need, total)
 	})
 	if err != nil {
-		rec.SetRest(d.Checks, result.Runtime, check.Errorf("interrupted while waiting for CPU on the cluster: %v", context.Cause(ctx)))
+		rec.SetRest(d.Checks, result.Runtime, check.Errorf("interrupted while waiting for CPU and memory on the cluster: %v", context.Cause(ctx)))
 		return
 	}
 	defer release() // after the namespace's deletion below has been started, and the pods stopped

@@ -111,6 +111,19 @@ func deleteNamespace(ctx context.Context, cs kubernetes.Interface, ns string) er
 
 // CollectLeftovers deletes the grader's namespaces whose expiry has passed (left by a run that was killed).
 func CollectLeftovers(ctx context.Context, cs kubernetes.Interface) (int, error) {
+	now := time.Now()
+	return deleteManaged(ctx, cs, func(ns corev1.Namespace) bool { return expired(ns, now) })
+}
+
+// DeleteManagedNamespaces deletes every namespace the grader made (label LabelManaged), expired or not: what
+// `grader cluster clean` does when no grading runs, and what any grading still running would lose.
+func DeleteManagedNamespaces(ctx context.Context, cs kubernetes.Interface) (int, error) {
+	return deleteManaged(ctx, cs, func(corev1.Namespace) bool { return true })
+}
+
+// deleteManaged deletes the grader's namespaces that are not being deleted already and that del selects; it
+// returns how many it deleted.
+func deleteManaged(ctx context.Context, cs kubernetes.Interface, del func(corev1.Namespace) bool) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	l, err := cs.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: LabelManaged + "=true"})
@@ -119,7 +132,7 @@ func CollectLeftovers(ctx context.Context, cs kubernetes.Interface) (int, error)
 	}
 	n := 0
 	for _, ns := range l.Items {
-		if ns.DeletionTimestamp != nil || !expired(ns, time.Now()) {
+		if ns.DeletionTimestamp != nil || !del(ns) {
 			continue
 		}
 		if err := deleteNamespace(ctx, cs, ns.Name); err == nil {

@@ -46,3 +46,19 @@ func TestCollectLeftoversTakesOnlyExpiredNamespaces(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"live", "fresh-no-annotation", "garbled-and-fresh", "not-ours"}, left)
 }
+
+func TestDeleteManagedNamespaces(t *testing.T) {
+	live := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	cs := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{LabelManaged: "true"}, Annotations: map[string]string{AnnotationExpiry: live}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b", Labels: map[string]string{LabelManaged: "true"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}},
+	)
+	n, err := DeleteManagedNamespaces(context.Background(), cs)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "every managed namespace, live or not")
+	l, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, l.Items, 1)
+	assert.Equal(t, "kube-system", l.Items[0].Name)
+}

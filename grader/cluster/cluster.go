@@ -144,6 +144,9 @@ func Ensure(ctx context.Context, opts ...Option) (*Cluster, error) {
 		o.say("created in %s", time.Since(t0).Round(time.Second))
 	} else {
 		o.say("reusing kind cluster %q", o.Name)
+		if w := staleNodeImage(o); w != "" {
+			o.say("warning: %s", w)
+		}
 		if err := startStopped(p, o); err != nil {
 			return nil, fmt.Errorf("%w: %v\n  recreate it with 'make cluster-down cluster'", ErrBroken, err)
 		}
@@ -218,6 +221,21 @@ func DefaultNodeImage() string {
 		}
 	}
 	return "" // kind's default
+}
+
+// staleNodeImage says when the cluster's control-plane node runs another image than o.NodeImage now names (the
+// node image was rebuilt after the cluster was created): the cluster keeps working, but without the rebuild.
+func staleNodeImage(o *Options) string {
+	if o.NodeImage == "" {
+		return ""
+	}
+	node := o.Name + "-control-plane"
+	running, err1 := exec.Command("docker", "inspect", "-f", "{{.Image}}", node).Output()
+	want, err2 := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", o.NodeImage).Output()
+	if err1 != nil || err2 != nil || strings.TrimSpace(string(running)) == strings.TrimSpace(string(want)) {
+		return ""
+	}
+	return fmt.Sprintf("node %s runs an older build of %s than the one on this host; recreate the cluster to use it: make cluster-down cluster", node, o.NodeImage)
 }
 
 func dockerAnswers() error {

@@ -36,85 +36,84 @@ func TestGradingOnTwoNodesWithTheGradersRBAC(t *testing.T) {
 	testenv.Test(t, f)
 }
 
-func TestAPIServerGoneMidGrade(t *testing.T) {
-	controlPlane := name + "-control-plane"
-	f := features.New("the API server goes away in the middle of a grading").
-		Assess("the grading ends in a grader error naming the API server, with no check failed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			var once sync.Once
-			s := grade(ctx, t, cfg, "apiserver-paused", reference, grader.WithExercises("ex1"),
-				grader.WithProgress(func(ex string, c result.Check) {
-					if c.ID == "ex1.ready" && c.Status == result.Passed {
-						once.Do(func() { docker(t, "pause", controlPlane) }) // every request now hangs
-					}
-				}))
-			defer func() { _ = dockerTry("unpause", controlPlane) }()
-			requireClusterError(t, s, "API server")
-			return ctx
-		}).
-		Assess("once it is back, a retry grades correctly", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			_ = dockerTry("unpause", controlPlane) // when the first step stopped before its deferred unpause
-			repair(ctx, t)
-			requireFullMarks(t, grade(ctx, t, cfg, "apiserver-retry", reference, grader.WithExercises("ex1")))
-			return ctx
-		}).Feature()
-	testenv.Test(t, f)
+// A fault: what breaks, when, what the error must name, and how the cluster is repaired before the retry.
+type fault struct {
+	what     string // "the API server goes away in the middle of a grading"
+	label    string // reports go to out/test/faults/<label>-fault and <label>-retry
+	exercise string // the one exercise graded
+	cause    string // the grader's error must contain this
+	// before breaks the cluster before the grading starts; during (an option of the grading) breaks it mid-grade.
+	before func(ctx context.Context, t *testing.T, cfg *envconf.Config)
+	during func(t *testing.T) grader.Option
+	// fix repairs what before or during broke; repair() then brings the whole cluster back to health.
+	fix  func(ctx context.Context, t *testing.T, cfg *envconf.Config)
+	opts []grader.Option
 }
 
-func TestNodeRestartMidGrade(t *testing.T) {
-	worker := name + "-worker"
-	f := features.New("the node running the pods restarts in the middle of a grading").
-		Assess("the grading ends in a grader error naming the node, with no check failed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			var once sync.Once
-			s := grade(ctx, t, cfg, "node-restarted", reference, grader.WithExercises("ex1"),
-				grader.WithProgress(func(ex string, c result.Check) {
-					if c.ID == "ex1.ready" && c.Status == result.Passed {
-						once.Do(func() { docker(t, "restart", "--time", "1", worker) })
-					}
-				}))
-			requireClusterError(t, s, worker)
-			return ctx
-		}).
-		Assess("once the node is back, a retry grades correctly", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			repair(ctx, t)
-			requireFullMarks(t, grade(ctx, t, cfg, "node-retry", reference, grader.WithExercises("ex1")))
-			return ctx
-		}).Feature()
-	testenv.Test(t, f)
-}
+var (
+	controlPlane = name + "-control-plane"
+	worker       = name + "-worker"
+)
 
-func TestImageMissingFromTheNode(t *testing.T) {
-	worker := name + "-worker"
-	f := features.New("a lab image is missing from the node").
-		Assess("the grading ends in a grader error naming the image, with no check failed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+var faults = []fault{
+	{what: "the API server goes away in the middle of a grading", label: "apiserver", exercise: "ex1", cause: "API server",
+		during: func(t *testing.T) grader.Option {
+			return onceReady(func() { docker(t, "pause", controlPlane) }) // every request now hangs
+		},
+		fix: func(context.Context, *testing.T, *envconf.Config) { _ = dockerTry("unpause", controlPlane) }},
+	{what: "the node running the pods restarts in the middle of a grading", label: "node", exercise: "ex1", cause: worker,
+		during: func(t *testing.T) grader.Option {
+			return onceReady(func() { docker(t, "restart", "--time", "1", worker) })
+		}},
+	{what: "a lab image is missing from the node", label: "image", exercise: "ex1", cause: "busybox:1.35",
+		before: func(_ context.Context, t *testing.T, _ *envconf.Config) {
 			// Only the lab's tag: `crictl rmi` would delete the image under every tag, and the node image tags the
 			// same image as the storage provisioner's helper, which ex3 needs once the tag is loaded again.
 			docker(t, "exec", worker, "ctr", "--namespace", "k8s.io", "images", "rm", "docker.io/library/busybox:1.35")
-			s := grade(ctx, t, cfg, "image-missing", reference, grader.WithExercises("ex1"))
-			requireClusterError(t, s, "busybox:1.35")
-			return ctx
-		}).
-		Assess("once the image is loaded again, a retry grades correctly", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			repair(ctx, t)
-			requireFullMarks(t, grade(ctx, t, cfg, "image-retry", reference, grader.WithExercises("ex1")))
-			return ctx
-		}).Feature()
-	testenv.Test(t, f)
+		}},
+	{what: "the storage provisioner is down, so ex3's PersistentVolumeClaim never binds", label: "claim", exercise: "ex3", cause: "log-storage",
+		before: func(ctx context.Context, t *testing.T, cfg *envconf.Config) { scaleProvisioner(ctx, t, cfg, 0) },
+		fix:    func(ctx context.Context, t *testing.T, cfg *envconf.Config) { scaleProvisioner(ctx, t, cfg, 1) },
+		opts:   []grader.Option{shortDeadlines(30 * time.Second)}},
 }
 
-func TestClaimThatNeverBinds(t *testing.T) {
-	f := features.New("the cluster's storage provisioner is down, so ex3's PersistentVolumeClaim never binds").
-		Assess("the grading ends in a grader error naming the claim, with no check failed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			scaleProvisioner(ctx, t, cfg, 0)
-			s := grade(ctx, t, cfg, "claim-unbound", reference, grader.WithExercises("ex3"), shortDeadlines(t))
-			requireClusterError(t, s, "log-storage")
-			return ctx
-		}).
-		Assess("once the provisioner is back, a retry grades correctly", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			scaleProvisioner(ctx, t, cfg, 1)
-			requireFullMarks(t, grade(ctx, t, cfg, "claim-retry", reference, grader.WithExercises("ex3")))
-			return ctx
-		}).Feature()
-	testenv.Test(t, f)
+// TestClusterFaults: each fault ends the grading in a grader error naming its cause, with no check failed; once the
+// cluster is repaired, a retry grades the reference with full marks.
+func TestClusterFaults(t *testing.T) {
+	for _, fl := range faults {
+		f := features.New(fl.what).
+			Assess("the grading ends in a grader error naming the cause, with no check failed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+				if fl.before != nil {
+					fl.before(ctx, t, cfg)
+				}
+				opts := append([]grader.Option{grader.WithExercises(fl.exercise)}, fl.opts...)
+				if fl.during != nil {
+					opts = append(opts, fl.during(t))
+				}
+				if fl.fix != nil {
+					defer fl.fix(ctx, t, cfg) // even when an assertion stops this step
+				}
+				requireClusterError(t, grade(ctx, t, cfg, fl.label+"-fault", reference, opts...), fl.cause)
+				return ctx
+			}).
+			Assess("once the cluster is repaired, a retry grades correctly", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+				repair(ctx, t)
+				requireFullMarks(t, grade(ctx, t, cfg, fl.label+"-retry", reference, grader.WithExercises(fl.exercise)))
+				return ctx
+			}).Feature()
+		testenv.Test(t, f)
+	}
+}
+
+// onceReady injects a fault mid-grade: it runs inject once, as soon as ex1's pod is Ready (the scenario's probes,
+// execs and log reads are all still to come).
+func onceReady(inject func()) grader.Option {
+	var once sync.Once
+	return grader.WithProgress(func(_ string, c result.Check) {
+		if c.ID == "ex1.ready" && c.Status == result.Passed {
+			once.Do(inject)
+		}
+	})
 }
 
 // requireClusterError asserts that s ended as a grader error (exit code 3) whose message names cause, and that no

@@ -209,13 +209,19 @@ func scaleProvisioner(ctx context.Context, t *testing.T, cfg *envconf.Config, re
 	require.NoError(t, err, "local-path provisioner scaled to %d: waited 2m, saw %s", replicas, seen)
 }
 
-// shortDeadlines is a rubric that waits 30 s, not RUBRIC.md's 120 s, for ex3's claim to bind and its pod to be
-// Ready: the fault is certain, so the suite need not wait as long as a student's grading would.
-func shortDeadlines(t *testing.T) grader.Option {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "rubric.yaml")
-	require.NoError(t, os.WriteFile(p, []byte("name: fault suite\ndeadlines:\n  ready_pvc: 30s\n"), 0o644))
-	o, err := grader.WithRubricFile(p)
-	require.NoError(t, err)
-	return o
+// shortDeadlines is a rubric that waits d, not RUBRIC.md's 120 s, for ex3's claim to bind and its pod to be Ready:
+// the fault is certain, so the suite need not wait as long as a student's grading would.
+func shortDeadlines(d time.Duration) grader.Option {
+	dir, err := os.MkdirTemp("", "sidecar-lab-rubric-")
+	if err == nil {
+		defer os.RemoveAll(dir)
+		p := filepath.Join(dir, "rubric.yaml")
+		if err = os.WriteFile(p, []byte(fmt.Sprintf("name: fault suite\ndeadlines:\n  ready_pvc: %s\n", d)), 0o644); err == nil {
+			var o grader.Option
+			if o, err = grader.WithRubricFile(p); err == nil {
+				return o
+			}
+		}
+	}
+	panic(fmt.Sprintf("write the fault suite's rubric: %v", err))
 }

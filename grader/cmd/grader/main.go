@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/sidecar-lab/grader/grader"
 	"github.com/sidecar-lab/grader/grader/cluster"
 	"github.com/sidecar-lab/grader/grader/internal/exercises/advisory"
@@ -47,14 +49,14 @@ const usage = `usage: grader --submission DIR [--out DIR] [--rubric FILE] [--exe
               [--timeout 15m]
        grader --submissions DIR [--parallel N] [--out DIR] [--rubric FILE] [--exercise ex1,ex2,ex3]
               [--kubeconfig FILE] [--context NAME] [--keep] [--static-only] [--verbose] [--timeout 15m]
-       grader cluster up|down|status
+       grader cluster up|down|status|clean
 
 One submission: exit 0 full score (or --pass-score reached), 1 graded below it, 2 usage error,
 3 the grader or the cluster failed (no score should be recorded).
 A class (--submissions): every sub-directory of DIR is a submission (hidden ones are ignored); each one's
 reports go to OUT/<name>/, the class reports (class.csv, checks.csv, class.html) to OUT. Exit 0 once
 graded (a batch is a report, not a pass/fail), 2 usage error, 3 if any submission's grading errored.
---parallel defaults to what the cluster's free CPU allows (1..4); the exercises graded at once share that CPU.
+--parallel defaults to what the cluster's free CPU and memory allow (1..4); the exercises graded at once share them.
 --timeout bounds each submission's grading (wall clock); an exercise's scenario is bounded to 8 minutes.`
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -68,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	sub := fs.String("submission", "", "the submission directory (holding basic-sidecar.yaml, advanced-sidecar.yaml, persistent-sidecar.yaml)")
 	subs := fs.String("submissions", "", "grade a whole class: every sub-directory of this directory is one submission")
-	parallel := fs.Int("parallel", 0, "with --submissions: how many submissions are graded at once (default: what the cluster's free CPU allows, 1..4)")
+	parallel := fs.Int("parallel", 0, "with --submissions: how many submissions are graded at once (default: what the cluster's free CPU and memory allow, 1..4)")
 	out := fs.String("out", "grader-out", "where the reports are written")
 	rubricFile := fs.String("rubric", "", "an instructor's rubric file (points, disabled checks, deadlines)")
 	exercises := fs.String("exercise", "", "grade only these exercises, comma-separated (ex1,ex2,ex3)")
@@ -253,11 +255,11 @@ func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubr
 		fmt.Fprintf(stdout, "Parallel: %d at a time (--parallel)\n", parallel)
 	}
 	if !staticOnlyOpts(opts) {
-		if b, why, err := grader.MeasureCPUBudget(ctx, opts...); err != nil {
-			fmt.Fprintf(stdout, "CPU budget: none, the cluster's free CPU could not be measured (%v)\n", err)
+		if b, why, err := grader.MeasureBudget(ctx, opts...); err != nil {
+			fmt.Fprintf(stdout, "Budget: none, the cluster's free CPU and memory could not be measured (%v)\n", err)
 		} else {
-			opts = append(opts[:len(opts):len(opts)], grader.WithCPUBudget(b))
-			fmt.Fprintf(stdout, "CPU budget: %s, shared by the exercises graded at once (one waits while others hold its pods' requests)\n", why)
+			opts = append(opts[:len(opts):len(opts)], grader.WithBudget(b))
+			fmt.Fprintf(stdout, "Budget: %s, shared by the exercises graded at once (one waits while others hold its pods' requests)\n", why)
 		}
 	}
 	fmt.Fprintf(stdout, "Grading %d submissions in %s (grader %s, rubric %s)\n", len(names), dir, grader.Version, r.Name)
@@ -313,10 +315,12 @@ func printable(s string) string {
 
 func clusterCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: grader cluster up|down|status")
+		fmt.Fprintln(stderr, "usage: grader cluster up|down|status|clean")
 		return report.ExitUsage
 	}
 	switch args[0] {
+	case "clean":
+		return cleanCmd(ctx, stderr)
 	case "up":
 		if _, err := localCluster(ctx, stderr); err != nil {
 			fmt.Fprintf(stderr, "grader: %v\n", err)
@@ -334,9 +338,38 @@ func clusterCmd(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "kind cluster %q exists\n", cluster.DefaultName)
 	default:
-		fmt.Fprintln(stderr, "usage: grader cluster up|down|status")
+		fmt.Fprintln(stderr, "usage: grader cluster up|down|status|clean")
 		return report.ExitUsage
 	}
+	return 0
+}
+
+// cleanCmd deletes every namespace gradings made on the local kind cluster (those of killed runs expire on their
+// own after 30 minutes; this is for when no grading runs and the cluster should be empty now).
+func cleanCmd(ctx context.Context, stderr io.Writer) int {
+	if !cluster.Exists(cluster.DefaultName) {
+		fmt.Fprintf(stderr, "kind cluster %q does not exist: nothing to clean\n", cluster.DefaultName)
+		return 0
+	}
+	home, _ := os.UserHomeDir()
+	o, err := grader.WithKubeconfig(filepath.Join(home, ".kube", cluster.DefaultName+".kubeconfig"), "")
+	if err != nil {
+		fmt.Fprintf(stderr, "grader: %v (run 'grader cluster up' to write it)\n", err)
+		return report.ExitError
+	}
+	var opts grader.Options
+	o(&opts)
+	cs, err := kubernetes.NewForConfig(opts.RESTConfig)
+	if err != nil {
+		fmt.Fprintf(stderr, "grader: %v\n", err)
+		return report.ExitError
+	}
+	n, err := grader.DeleteManagedNamespaces(ctx, cs)
+	if err != nil {
+		fmt.Fprintf(stderr, "grader: %v\n", err)
+		return report.ExitError
+	}
+	fmt.Fprintf(stderr, "deleted %d namespaces made by gradings (label %s=true); any grading still running has lost them\n", n, grader.LabelManaged)
 	return 0
 }
 
