@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -35,9 +34,13 @@ func (r Requests) atMost(o Requests) Requests {
 
 func (r Requests) zero() bool { return r.MilliCPU <= 0 && r.Memory <= 0 }
 
-// String is "0.33 CPU, 192Mi".
+// String is "0.33 CPU, 192Mi" (memory from 1 GiB on: "23.3Gi").
 func (r Requests) String() string {
-	return fmt.Sprintf("%.2f CPU, %s", float64(r.MilliCPU)/1000, resource.NewQuantity(r.Memory, resource.BinarySI).String())
+	mem := fmt.Sprintf("%dMi", r.Memory>>20)
+	if r.Memory >= 1<<30 {
+		mem = fmt.Sprintf("%.1fGi", float64(r.Memory)/(1<<30))
+	}
+	return fmt.Sprintf("%.2f CPU, %s", float64(r.MilliCPU)/1000, mem)
 }
 
 var (

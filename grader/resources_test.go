@@ -122,7 +122,7 @@ func TestClusterParallel(t *testing.T) {
 	require.NoError(t, err)
 	// CPU: (2000m - 750m - 100m) / 325m = 3.5; memory: 14Gi / 208Mi = 68.9.
 	assert.Equal(t, 3, n)
-	assert.Equal(t, "1.15 CPU, 14Gi free (2.00 CPU, 16Gi allocatable on 1 node(s) − 0.85 CPU, 2Gi requested by 2 pods) ÷ "+
+	assert.Equal(t, "1.15 CPU, 14.0Gi free (2.00 CPU, 16.0Gi allocatable on 1 node(s) − 0.85 CPU, 2.0Gi requested by 2 pods) ÷ "+
 		"0.33 CPU, 208Mi requested per submission (the median of 4 submissions) = 3.5, kept within 1..4", why)
 
 	tight := fake.NewClientset(node("small", "64", "600Mi", true))
