@@ -48,7 +48,7 @@ type ClassProgress struct {
 // "[4/20] bob error in 12s: <the error's first line>", with "; reports not written: ..." when they could not be.
 func (p ClassProgress) Line() string {
 	s := p.Submission
-	head := fmt.Sprintf("[%d/%d] %s", p.Done, p.Total, printable(s.Name))
+	head := fmt.Sprintf("[%d/%d] %s", p.Done, p.Total, Printable(s.Name))
 	var line string
 	switch {
 	case s.Result == nil:
@@ -61,7 +61,7 @@ func (p ClassProgress) Line() string {
 		if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
 			msg = msg[:i] + " …"
 		}
-		line = fmt.Sprintf("%s error in %s: %s", head, shortDuration(s.Duration), printable(msg))
+		line = fmt.Sprintf("%s error in %s: %s", head, shortDuration(s.Duration), Printable(msg))
 	default:
 		line = fmt.Sprintf("%s %d/%d graded in %s", head, s.Result.Score, s.Result.MaxScore, shortDuration(s.Duration))
 	}
@@ -286,9 +286,9 @@ func options(opts []Option) *Options {
 	return o
 }
 
-// printable replaces the control characters of a student's directory name (which could drive a terminal) and
+// Printable replaces the control characters of a student's directory name (which could drive a terminal) and
 // invalid UTF-8 with U+FFFD, for the lines the CLI prints.
-func printable(s string) string {
+func Printable(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return '\uFFFD'

@@ -89,10 +89,16 @@ func options(opts []Option) *Options {
 		f(o)
 	}
 	if o.Kubeconfig == "" {
-		home, _ := os.UserHomeDir()
-		o.Kubeconfig = filepath.Join(home, ".kube", o.Name+".kubeconfig")
+		o.Kubeconfig = KubeconfigPath(o.Name)
 	}
 	return o
+}
+
+// KubeconfigPath is where Ensure writes the kubeconfig of the cluster name unless told otherwise:
+// ~/.kube/<name>.kubeconfig.
+func KubeconfigPath(name string) string {
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".kube", name+".kubeconfig")
 }
 
 func (o *Options) say(format string, a ...any) {

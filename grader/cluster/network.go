@@ -76,7 +76,9 @@ func podNetwork(ctx context.Context, p *kindcluster.Provider, c *Cluster, o *Opt
 			if err := cmd.Run(); err != nil {
 				return fmt.Errorf("set pod range %s on %s: %w", n.Spec.PodCIDR, n.Name, err)
 			}
-			changed[n.Name] = strings.TrimSpace(out.String()) == "changed"
+			if strings.TrimSpace(out.String()) == "changed" {
+				changed[n.Name] = true
+			}
 		}
 		for _, peer := range list {
 			if peer.Name == n.Name {
@@ -100,11 +102,8 @@ func podNetwork(ctx context.Context, p *kindcluster.Provider, c *Cluster, o *Opt
 			}
 		}
 	}
-	for _, c := range changed {
-		if c {
-			o.say("pod network set across %d nodes (each its own pod range, routed to the others)", len(list))
-			break
-		}
+	if len(changed) > 0 {
+		o.say("pod network set across %d nodes (each its own pod range, routed to the others)", len(list))
 	}
 	return nil
 }

@@ -30,8 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/sidecar-lab/grader/grader"
 	"github.com/sidecar-lab/grader/grader/cluster"
 	"github.com/sidecar-lab/grader/grader/internal/exercises/advisory"
@@ -204,7 +202,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "grader: no submission was graded")
 			return report.ExitError
 		}
-		return runBatch(ctx, *subs, *out, *parallel, r, opts, stdout, stderr)
+		return runBatch(ctx, *subs, *out, *parallel, *staticOnly, r, opts, stdout, stderr)
 	}
 	fmt.Fprintf(stdout, "Grading %s (grader %s, rubric %s)\n", *sub, grader.Version, r.Name)
 	s := grader.Grade(ctx, *sub, opts...)
@@ -238,7 +236,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // runBatch grades every submission of the class in dir (grader.GradeClass) and writes the class reports into out.
 // parallel 0 lets grader.DefaultParallel choose. It exits 0 once graded, 3 when any submission's grading errored or
 // a report could not be written, 2 when the class cannot be graded as laid out.
-func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubric, opts []grader.Option, stdout, stderr io.Writer) int {
+func runBatch(ctx context.Context, dir, out string, parallel int, static bool, r *rubric.Rubric, opts []grader.Option, stdout, stderr io.Writer) int {
 	names, err := grader.ClassSubmissions(dir, out)
 	if err != nil {
 		fmt.Fprintf(stderr, "grader: --submissions: %v\n", err)
@@ -254,7 +252,7 @@ func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubr
 	} else {
 		fmt.Fprintf(stdout, "Parallel: %d at a time (--parallel)\n", parallel)
 	}
-	if !staticOnlyOpts(opts) {
+	if !static {
 		if b, why, err := grader.MeasureBudget(ctx, opts...); err != nil {
 			fmt.Fprintf(stdout, "Budget: none, the cluster's free CPU and memory could not be measured (%v)\n", err)
 		} else {
@@ -276,7 +274,7 @@ func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubr
 	var errored []string
 	for _, s := range c.Submissions {
 		if s.Result == nil || s.Result.Status == result.StatusError || s.ReportErr != nil {
-			errored = append(errored, printable(s.Name))
+			errored = append(errored, grader.Printable(s.Name))
 		}
 	}
 	took := c.Duration.Round(time.Second).String()
@@ -292,25 +290,6 @@ func runBatch(ctx context.Context, dir, out string, parallel int, r *rubric.Rubr
 		return report.ExitError
 	}
 	return report.ExitPass
-}
-
-// staticOnlyOpts reports whether opts ask for static-only grading.
-func staticOnlyOpts(opts []grader.Option) bool {
-	var o grader.Options
-	for _, f := range opts {
-		f(&o)
-	}
-	return o.StaticOnly
-}
-
-// printable replaces the control characters of a student's directory name, which could drive the terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '\uFFFD'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 func clusterCmd(ctx context.Context, args []string, stderr io.Writer) int {
@@ -351,17 +330,9 @@ func cleanCmd(ctx context.Context, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kind cluster %q does not exist: nothing to clean\n", cluster.DefaultName)
 		return 0
 	}
-	home, _ := os.UserHomeDir()
-	o, err := grader.WithKubeconfig(filepath.Join(home, ".kube", cluster.DefaultName+".kubeconfig"), "")
+	cs, err := (&cluster.Cluster{Name: cluster.DefaultName, Kubeconfig: cluster.KubeconfigPath(cluster.DefaultName)}).Clientset()
 	if err != nil {
 		fmt.Fprintf(stderr, "grader: %v (run 'grader cluster up' to write it)\n", err)
-		return report.ExitError
-	}
-	var opts grader.Options
-	o(&opts)
-	cs, err := kubernetes.NewForConfig(opts.RESTConfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "grader: %v\n", err)
 		return report.ExitError
 	}
 	n, err := grader.DeleteManagedNamespaces(ctx, cs)
